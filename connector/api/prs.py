@@ -1,0 +1,72 @@
+"""POST /chatgpt/prs/* — list pull requests, comment on one, add labels to one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import github, services
+from ..errors import NotAPullRequest
+from ..github import Repository
+from ..policy import resolve_repository
+
+__all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]
+
+_LIST_FILTERS = ("state", "sort", "direction", "per_page", "page", "base", "head")
+
+
+def list_pull_requests(body: dict[str, Any]) -> dict[str, Any]:
+    repo = _repository(body)
+    query = {name: body[name] for name in _LIST_FILTERS if body.get(name) is not None}
+    pulls, next_page = github().list_pulls(repo, query)
+    return {
+        "repository": repo.full_name,
+        "pull_requests": [_summary(pull) for pull in pulls],
+        "page": body["page"],
+        "next_page": next_page,
+    }
+
+
+def comment_on_pull_request(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    repo, number = _repository(body), body["number"]
+    _require_pull_request(repo, number)
+    comment = github().create_comment(repo, number, body["body"])
+    return {"ok": True, "comment_id": comment["id"], "html_url": comment["html_url"]}, 201
+
+
+def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
+    repo, number = _repository(body), body["number"]
+    _require_pull_request(repo, number)
+    labels = github().add_labels(repo, number, body["labels"])
+    return {"ok": True, "number": number, "labels": [label["name"] for label in labels]}
+
+
+def _repository(body: dict[str, Any]) -> Repository:
+    return resolve_repository(body, services().settings.default_repo)
+
+
+def _require_pull_request(repo: Repository, number: int) -> None:
+    # The issues API accepts plain issue numbers too; one GET tells a pull request (it has a
+    # "pull_request" key) from an issue and from a number that does not exist (404).
+    issue = github().get_issue(repo, number)
+    if "pull_request" not in issue:
+        raise NotAPullRequest(
+            f"#{number} in {repo.full_name} is an issue, not a pull request; list pull requests to "
+            "find the right number."
+        )
+
+
+def _summary(pull: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "number": pull["number"],
+        "title": pull["title"],
+        "state": pull["state"],
+        "draft": bool(pull.get("draft")),
+        "merged": pull.get("merged_at") is not None,
+        "author": (pull.get("user") or {}).get("login"),
+        "head": pull["head"]["ref"],
+        "base": pull["base"]["ref"],
+        "labels": [label["name"] for label in pull.get("labels") or []],
+        "html_url": pull["html_url"],
+        "created_at": pull["created_at"],
+        "updated_at": pull["updated_at"],
+    }

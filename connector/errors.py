@@ -1,0 +1,227 @@
+"""One exception hierarchy, rendered once as ``application/problem+json``.
+
+Every failure a caller can see is a :class:`ConnectorError`; its ``code`` is a stable, documented
+string an assistant can branch on and its ``detail`` says what to change::
+
+    ConnectorError (500 internal_error)
+    ├── BadRequest (400 validation_error)       ── the request does not match the schema
+    ├── Unauthorized (401 unauthorized)         ── missing or wrong API key
+    ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
+    ├── NotFound (404 not_found)                ── repository, pull request or route
+    ├── MethodNotAllowed (405 method_not_allowed)
+    ├── UnsupportedMediaType (415 unsupported_media_type)
+    ├── NotAPullRequest (422 not_a_pull_request)
+    ├── GitHubValidation (422 github_validation)
+    ├── RateLimited (429 rate_limited)
+    ├── GitHubUnavailable (502 github_unavailable)
+    ├── Misconfigured (503 misconfigured)
+    └── GitHubTimeout (504 github_timeout)
+
+Framework exceptions (Connexion's problems, Starlette's HTTP exceptions, anything unexpected) are
+translated into this hierarchy by :func:`from_exception`, so :func:`handle_error` is the only place
+a response body for an error is built. Nothing here ever includes a token or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar
+
+from connexion.exceptions import (
+    BadRequestProblem,
+    NonConformingResponse,
+    ProblemException,
+    UnsupportedMediaTypeProblem,
+)
+from connexion.exceptions import Unauthorized as ConnexionUnauthorized
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+__all__ = [
+    "ConnectorError",
+    "BadRequest",
+    "FieldError",
+    "Unauthorized",
+    "GitHubForbidden",
+    "NotFound",
+    "MethodNotAllowed",
+    "UnsupportedMediaType",
+    "NotAPullRequest",
+    "GitHubValidation",
+    "RateLimited",
+    "GitHubUnavailable",
+    "Misconfigured",
+    "GitHubTimeout",
+    "ERROR_CLASSES",
+    "from_exception",
+    "handle_error",
+]
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class ConnectorError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = {key: value for key, value in extra.items() if value is not None}
+
+    def to_problem(self) -> dict[str, Any]:
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            **self.extra,
+        }
+
+
+class FieldError(dict):
+    """One bad field of a request: ``{"path": "$.labels[0]", "message": "..."}``."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(path=path, message=message)
+
+
+class BadRequest(ConnectorError):
+    status, code, title = 400, "validation_error", "Bad Request"
+
+    def __init__(self, errors: list[FieldError], *, detail: str | None = None) -> None:
+        if detail is None:
+            first = errors[0]
+            detail = f"{first['path']}: {first['message']}."
+            if len(errors) > 1:
+                detail += f" ({len(errors) - 1} more problem(s) listed in errors.)"
+        super().__init__(detail, errors=errors)
+
+
+class Unauthorized(ConnectorError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="connector"'})
+
+
+class GitHubForbidden(ConnectorError):
+    status, code, title = 403, "github_forbidden", "Forbidden"
+
+
+class NotFound(ConnectorError):
+    status, code, title = 404, "not_found", "Not Found"
+
+
+class MethodNotAllowed(ConnectorError):
+    status, code, title = 405, "method_not_allowed", "Method Not Allowed"
+
+
+class UnsupportedMediaType(ConnectorError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported Media Type"
+
+
+class NotAPullRequest(ConnectorError):
+    status, code, title = 422, "not_a_pull_request", "Unprocessable Content"
+
+
+class GitHubValidation(ConnectorError):
+    status, code, title = 422, "github_validation", "Unprocessable Content"
+
+
+class RateLimited(ConnectorError):
+    status, code, title = 429, "rate_limited", "Too Many Requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        retry_after = max(0, int(retry_after))
+        super().__init__(
+            detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra
+        )
+
+
+class GitHubUnavailable(ConnectorError):
+    status, code, title = 502, "github_unavailable", "Bad Gateway"
+
+
+class Misconfigured(ConnectorError):
+    status, code, title = 503, "misconfigured", "Service Unavailable"
+
+
+class GitHubTimeout(ConnectorError):
+    status, code, title = 504, "github_timeout", "Gateway Timeout"
+
+
+ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
+    ConnectorError,
+    BadRequest,
+    Unauthorized,
+    GitHubForbidden,
+    NotFound,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+    NotAPullRequest,
+    GitHubValidation,
+    RateLimited,
+    GitHubUnavailable,
+    Misconfigured,
+    GitHubTimeout,
+)
+
+
+def from_exception(request: ConnexionRequest, exc: Exception) -> ConnectorError:
+    """Translate any exception that reached the error handler into a :class:`ConnectorError`."""
+    if isinstance(exc, ConnectorError):
+        return exc
+    if isinstance(exc, ConnexionUnauthorized):
+        # Connexion's own messages ("No authorization token provided") are fine to pass on;
+        # they never contain the presented credential.
+        return Unauthorized(
+            f"{exc.detail.rstrip('.')}. Send the connector's API key as "
+            "'Authorization: Bearer <key>'."
+        )
+    if isinstance(exc, UnsupportedMediaTypeProblem):
+        return UnsupportedMediaType(
+            "Send the request body as JSON with 'Content-Type: application/json'."
+        )
+    if isinstance(exc, BadRequestProblem):
+        # Raised by Connexion for bodies that are not JSON at all, and for unknown query parameters.
+        return BadRequest([FieldError("$", _clip(str(exc.detail)))])
+    if isinstance(exc, NonConformingResponse):
+        log.error("response did not match the spec: %s", exc.detail)
+        return ConnectorError("The connector produced an invalid response; this is a bug.")
+    if isinstance(exc, (ProblemException, HTTPException)):
+        status = exc.status_code
+        if status == 404:
+            return NotFound(
+                f"There is no {request.method} {request.url.path}; the operations are listed "
+                "in /openapi.json."
+            )
+        if status == 405:
+            return MethodNotAllowed(
+                f"{request.url.path} does not accept {request.method}; see /openapi.json."
+            )
+        if 400 <= status < 500:
+            return BadRequest([FieldError("$", _clip(str(getattr(exc, "detail", "") or "bad request")))])
+    log.error("unexpected error", exc_info=exc)
+    return ConnectorError("The connector failed unexpectedly; the operator can find details in its log.")
+
+
+def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """The one error handler: every error response is built here."""
+    error = from_exception(request, exc)
+    return ConnexionResponse(
+        status_code=error.status,
+        mimetype=PROBLEM_JSON,
+        content_type=PROBLEM_JSON,
+        body=json.dumps(error.to_problem(), ensure_ascii=False).encode(),
+        headers=error.headers,
+    )
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,229 @@
+"""The only module that talks to GitHub.
+
+One PyGithub client per app, built once, with three of PyGithub's script-friendly defaults changed
+on purpose (see the README's design notes):
+
+* no client-side throttling (``seconds_between_requests``/``seconds_between_writes``): the client is
+  shared by every request of a worker, so PyGithub's per-client pacing would serialise all users'
+  writes to one a second. GitHub's own secondary rate limit is passed back as ``429`` instead.
+* retries only for reads, once, on a 5xx or a failed connection; never for writes (a POST retried
+  after a 502 can post a second comment), never on 403/429 (PyGithub's ``GithubRetry`` would sleep
+  60 s, past ChatGPT's 45 s timeout).
+* requests go through PyGithub's ``requester`` for the five endpoints used, because its object API
+  would cost extra round trips (``add_to_labels`` returns nothing, ``get_pulls`` hides the ``Link``
+  header and takes ``per_page`` only per client) or swallow errors (``create_repository_dispatch``
+  returns ``False`` instead of raising).
+
+Every failure leaves this module as a :mod:`connector.errors` exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import requests
+from github import Auth, Github, GithubException
+from requests.utils import parse_header_links
+from urllib3.util.retry import Retry
+
+from .errors import (
+    ConnectorError,
+    GitHubForbidden,
+    GitHubTimeout,
+    GitHubUnavailable,
+    GitHubValidation,
+    Misconfigured,
+    NotFound,
+    RateLimited,
+)
+from .settings import Secret
+
+__all__ = ["GitHub", "Repository", "read_retry"]
+
+USER_AGENT = "github-chatgpt-connector/0.1 (+PyGithub)"
+
+
+@dataclass(frozen=True)
+class Repository:
+    owner: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def path(self) -> str:
+        return f"/repos/{quote(self.owner, safe='')}/{quote(self.name, safe='')}"
+
+
+def read_retry() -> Retry:
+    """Retry a GET once after a 5xx or a refused connection; never anything else."""
+    return Retry(
+        total=1,
+        connect=1,
+        read=0,
+        status=1,
+        other=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=frozenset({500, 502, 503, 504}),
+        backoff_factor=0,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+
+
+class GitHub:
+    def __init__(self, *, base_url: str, token: Secret, timeout: float, pool_size: int = 16) -> None:
+        self._timeout = timeout
+        self._client = Github(
+            auth=Auth.Token(token.reveal()),
+            base_url=base_url,
+            timeout=timeout,
+            user_agent=USER_AGENT,
+            retry=read_retry(),
+            pool_size=pool_size,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- operations --------------------------------------------------------------------------
+
+    def dispatch(self, repo: Repository, event_type: str, client_payload: dict[str, Any]) -> None:
+        with self._translated(repo, write="the event"):
+            self._call("POST", f"{repo.path}/dispatches",
+                       input={"event_type": event_type, "client_payload": client_payload})
+
+    def get_issue(self, repo: Repository, number: int) -> dict[str, Any]:
+        """The issue or pull request ``number`` (GitHub's issues API answers for both)."""
+        with self._translated(repo, number=number):
+            _, data = self._call("GET", f"{repo.path}/issues/{number}")
+        return data
+
+    def list_pulls(self, repo: Repository, query: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of pull requests and the number of the next page (``None`` on the last)."""
+        with self._translated(repo):
+            headers, data = self._call("GET", f"{repo.path}/pulls", parameters=query)
+        return data, _next_page(headers)
+
+    def create_comment(self, repo: Repository, number: int, body: str) -> dict[str, Any]:
+        with self._translated(repo, number=number, write="the comment"):
+            _, data = self._call("POST", f"{repo.path}/issues/{number}/comments", input={"body": body})
+        return data
+
+    def add_labels(self, repo: Repository, number: int, labels: list[str]) -> list[dict[str, Any]]:
+        """Add labels; GitHub answers with every label now on the issue."""
+        with self._translated(repo, number=number, write="the labels"):
+            _, data = self._call("POST", f"{repo.path}/issues/{number}/labels", input={"labels": labels})
+        return data
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _call(self, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+        return self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
+
+    @contextmanager
+    def _translated(self, repo: Repository, *, number: int | None = None, write: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except GithubException as exc:
+            raise translate(exc, repo, number=number) from None
+        except requests.Timeout:
+            outcome = (
+                f"{write} may or may not have been saved; check on GitHub before trying again"
+                if write
+                else "try again in a moment"
+            )
+            raise GitHubTimeout(f"GitHub did not answer within {self._timeout:g} s; {outcome}.") from None
+        except requests.RequestException as exc:
+            # requests' messages can carry the URL but never the Authorization header.
+            raise GitHubUnavailable(
+                f"GitHub could not be reached ({type(exc).__name__}); try again in a moment."
+            ) from None
+
+
+def translate(exc: GithubException, repo: Repository, *, number: int | None = None,
+              now: Callable[[], float] = time.time) -> ConnectorError:
+    """Map one GitHub error response to the connector's error for it."""
+    status = exc.status
+    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or "")
+    request_id = headers.get("x-github-request-id")
+
+    if status in (403, 429):
+        limited = _rate_limit(headers, message, now())
+        if limited is not None:
+            return limited
+    if status == 401:
+        return Misconfigured(
+            "GitHub rejected the connector's credentials (bad, expired or revoked token); "
+            "the operator has to replace GITHUB_TOKEN.",
+            github_request_id=request_id,
+        )
+    if status == 403:
+        permission = headers.get("x-accepted-github-permissions")
+        if permission:
+            detail = (f"The connector's GitHub token lacks the permission {permission} on {repo.full_name}; "
+                      "the operator has to grant it.")
+        else:
+            detail = f"GitHub refused the request on {repo.full_name}: {message or 'forbidden'}."
+        return GitHubForbidden(detail, required_permission=permission, github_request_id=request_id)
+    if status in (404, 410):
+        if number is None:
+            detail = (f"Repository {repo.full_name} was not found, or the connector's GitHub token cannot "
+                      "see it; check owner and repo.")
+        else:
+            detail = (f"Pull request #{number} was not found in {repo.full_name} (or the repository is not "
+                      "visible to the connector); list pull requests to find the right number.")
+        return NotFound(detail, github_request_id=request_id)
+    if 400 <= status < 500:
+        reasons = "; ".join(
+            str(error.get("message") or error.get("code") or error) if isinstance(error, dict) else str(error)
+            for error in data.get("errors", []) or []
+        )
+        detail = f"GitHub refused the values: {message or 'validation failed'}"
+        return GitHubValidation(detail + (f" ({reasons})." if reasons else "."), github_request_id=request_id)
+    return GitHubUnavailable(
+        f"GitHub answered {status} (a server-side problem); try again in a moment.",
+        github_request_id=request_id,
+    )
+
+
+def _rate_limit(headers: dict[str, str], message: str, now: float) -> RateLimited | None:
+    retry_after = headers.get("retry-after")
+    if retry_after is not None and retry_after.isdigit():
+        return RateLimited(
+            f"GitHub's secondary rate limit was hit; wait {retry_after} s before trying again.",
+            retry_after=int(retry_after),
+        )
+    if headers.get("x-ratelimit-remaining") == "0":
+        reset = headers.get("x-ratelimit-reset", "")
+        wait = max(1, int(reset) - int(now)) if reset.isdigit() else 60
+        return RateLimited(
+            f"The connector's GitHub API quota is used up; it resets in {wait} s.", retry_after=wait
+        )
+    if "rate limit" in message.lower():
+        return RateLimited("GitHub's rate limit was hit; wait a minute before trying again.", retry_after=60)
+    return None
+
+
+def _next_page(headers: dict[str, Any]) -> int | None:
+    link = next((value for key, value in headers.items() if key.lower() == "link"), None)
+    if not link:
+        return None
+    for entry in parse_header_links(link):
+        if entry.get("rel") == "next":
+            page = parse_qs(urlsplit(entry.get("url", "")).query).get("page", [])
+            if page and page[0].isdigit():
+                return int(page[0])
+    return None

@@ -1,0 +1,190 @@
+"""Let Connexion 3.3 serve an OpenAPI **3.1** document, validated the 3.1 way.
+
+Connexion 3.3 refuses 3.1 documents: it checks every spec against its bundled 3.0 meta-schema
+(which rejects ``openapi: 3.1.0``, type arrays such as ``["string", "null"]`` and ``examples`` in
+schemas) and validates bodies with JSON Schema Draft 4, which ignores ``const`` and cannot express
+3.1's null handling (upstream issue spec-first/connexion#1396). This adapter changes exactly three
+things and leaves the rest of Connexion (routing, security, parameter parsing) untouched:
+
+1. :class:`OpenAPI31Specification` validates the document with openapi-spec-validator's 3.1
+   validator instead of the 3.0 meta-schema.
+2. :data:`VALIDATOR_MAP` validates request and response bodies with a Draft 2020-12 validator (the
+   dialect of OpenAPI 3.1 schemas). Requests are parsed strictly (no duplicate keys, no NaN), every
+   bad field is reported with its JSON path, and schema ``default`` values are filled in, also where
+   a caller sent ``null`` for an optional field.
+3. :func:`add_api` registers a pre-built specification, because ``FlaskApp.add_api`` always loads
+   documents through Connexion's 3.0-only loader.
+
+It relies on Connexion internals (``ConnexionMiddleware.apis``/``options`` and the validator base
+classes) that were read on 3.3.0; ``pyproject.toml`` pins Connexion to ``<3.4`` for that reason.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from functools import lru_cache
+
+import jsonschema
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import InvalidSpecification, NonConformingResponseBody
+from connexion.middleware.main import API
+from connexion.spec import OpenAPISpecification
+from connexion.validators import AbstractRequestBodyValidator, AbstractResponseBodyValidator
+from connexion.validators import ParameterValidator
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_spec
+from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+from .errors import BadRequest, FieldError
+from .schema_errors import describe
+
+__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "strict_json_loads"]
+
+_MAX_ERRORS = 10
+
+
+class OpenAPI31Specification(OpenAPISpecification):
+    """Connexion's OpenAPI specification, checked against the 3.1 meta-schema."""
+
+    @classmethod
+    def _validate_spec(cls, spec: dict) -> None:
+        if not str(spec.get("openapi", "")).startswith("3.1."):
+            raise InvalidSpecification(f"expected an OpenAPI 3.1 document, got openapi: {spec.get('openapi')!r}")
+        try:
+            validate_spec(spec, cls=OpenAPIV31SpecValidator)
+        except OpenAPIValidationError as exc:
+            raise InvalidSpecification(f"invalid OpenAPI 3.1 document: {exc.message}") from None
+
+
+def add_api(app: t.Any, specification: dict, **options: t.Any) -> None:
+    """Register a 3.1 document on a Connexion app; ``options`` are those of ``app.add_api``."""
+    middleware = app.middleware
+    if middleware.middleware_stack is not None:
+        raise RuntimeError("cannot add an API after the application has started")
+    spec = OpenAPI31Specification(specification)
+    merged = middleware.options.replace(**options)
+    middleware.apis.append(API(spec, base_path=None, name=None, **merged.__dict__))
+
+
+# --- request bodies -------------------------------------------------------------------------
+
+
+class _StrictJSONError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
+    result: dict[str, t.Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _StrictJSONError(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> t.NoReturn:
+    raise _StrictJSONError(f"{name} is not valid JSON")
+
+
+def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
+    """Parse JSON the way RFC 8259 peers expect: UTF-8, no duplicate keys, no NaN/Infinity."""
+    try:
+        return json.loads(
+            raw.decode(encoding),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constants,
+        )
+    except UnicodeDecodeError:
+        raise BadRequest([FieldError("$", f"the body is not valid {encoding}")]) from None
+    except RecursionError:
+        raise BadRequest([FieldError("$", "the body is nested too deeply")]) from None
+    except _StrictJSONError as exc:
+        raise BadRequest([FieldError("$", str(exc))]) from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            [FieldError("$", f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")]
+        ) from None
+
+
+def _fill_defaults(validator_class: type[jsonschema.protocols.Validator]) -> type:
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema protocol
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if isinstance(subschema, dict) and "default" in subschema and instance.get(name) is None:
+                    instance[name] = subschema["default"]
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_RequestValidator = _fill_defaults(Draft202012Validator)
+
+
+@lru_cache(maxsize=256)
+def _compiled(schema_json: str, with_defaults: bool) -> jsonschema.protocols.Validator:
+    # Connexion builds a validator object per request; compiling one per schema once keeps the
+    # per-request cost to the validation itself.
+    cls = _RequestValidator if with_defaults else Draft202012Validator
+    return cls(json.loads(schema_json), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _validator_for(schema: dict, *, with_defaults: bool) -> jsonschema.protocols.Validator:
+    return _compiled(json.dumps(schema, sort_keys=True), with_defaults)
+
+
+class JSONRequestBodyValidator(AbstractRequestBodyValidator):
+    """Strict JSON parsing, Draft 2020-12 validation, defaults filled in, every bad field listed."""
+
+    MUTABLE_VALIDATION = True
+
+    def __init__(self, *, schema: dict, encoding: str, **kwargs: t.Any) -> None:
+        super().__init__(
+            schema=schema,
+            required=kwargs.get("required", False),
+            nullable=kwargs.get("nullable", False),
+            encoding=encoding,
+            strict_validation=kwargs.get("strict_validation", False),
+        )
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: t.Any) -> t.Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw.strip():
+            return None
+        return strict_json_loads(raw, self._encoding)
+
+    def _validate(self, body: t.Any) -> None:
+        if body is None:
+            raise BadRequest([FieldError("$", "a JSON object body is required")])
+        validator = _validator_for(self._schema, with_defaults=True)
+        errors = sorted(validator.iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+        if errors:
+            field_errors: list[FieldError] = []
+            for error in errors:
+                field_errors.extend(describe(error))
+            raise BadRequest(field_errors[:_MAX_ERRORS])
+
+
+class JSONResponseBodyValidator(AbstractResponseBodyValidator):
+    """Checks the connector's own responses against the 3.1 schemas (a bug guard, not input checking)."""
+
+    def _parse(self, stream: t.Generator[bytes, None, None]) -> t.Any:
+        raw = b"".join(stream)
+        return json.loads(raw) if raw else None
+
+    def _validate(self, body: t.Any) -> None:
+        validator = _validator_for(self._schema, with_defaults=False)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+        if error is not None:
+            path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+            raise NonConformingResponseBody(detail=f"{path}: {error.message[:200]}")
+
+
+VALIDATOR_MAP = {
+    "parameter": ParameterValidator,
+    "body": MediaTypeDict({"*/*json": JSONRequestBodyValidator}),
+    "response": MediaTypeDict({"*/*json": JSONResponseBodyValidator}),
+}

@@ -1,0 +1,191 @@
+"""Configuration, read once at start-up into one typed object.
+
+Nothing else in the package reads ``os.environ``. Secrets may come from ``NAME`` or from a file named
+by ``NAME_FILE`` (Docker and Kubernetes secrets, Vault Agent templates); they are wrapped in
+:class:`Secret` so that neither ``repr(settings)`` nor a log line can show them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = ["Secret", "Settings", "SettingsError", "DEFAULT_CORS_ORIGINS"]
+
+DEFAULT_CORS_ORIGINS = ("https://chatgpt.com", "https://chat.openai.com")
+_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,37}[A-Za-z0-9])?$")
+_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and a valid value."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str``; call :meth:`reveal` to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    api_keys: tuple[Secret, ...] = ()
+    github_token: Secret | None = None
+    github_api_url: str = "https://api.github.com"
+    github_timeout: float = 10.0
+    public_base_url: str | None = None
+    default_repo: tuple[str, str] | None = None
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    sandbox: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, sandbox: bool = False) -> Settings:
+        """Build settings from environment variables; raise :class:`SettingsError` on bad input."""
+        env = _Env(os.environ if environ is None else environ)
+        keys = env.secret("CONNECTOR_API_KEY")
+        return cls(
+            api_keys=_split_keys(keys) if keys else (),
+            github_token=env.secret("GITHUB_TOKEN"),
+            github_api_url=_parse_api_url(env.get("GITHUB_API_URL")),
+            github_timeout=_parse_timeout(env.get("CONNECTOR_GITHUB_TIMEOUT")),
+            public_base_url=_parse_base_url(env.get("PUBLIC_BASE_URL")),
+            default_repo=_parse_repo(env.get("CONNECTOR_DEFAULT_REPO")),
+            cors_origins=_parse_origins(env.get("CONNECTOR_CORS_ORIGINS")),
+            sandbox=sandbox,
+        ).validated()
+
+    def validated(self) -> Settings:
+        """Check the combination of settings; outside the sandbox an API key is mandatory."""
+        if not self.sandbox and not self.api_keys:
+            raise SettingsError(
+                "CONNECTOR_API_KEY is not set: set it (or CONNECTOR_API_KEY_FILE) to one or more "
+                "comma-separated random keys, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return self
+
+    @property
+    def public_base_url_is_https(self) -> bool:
+        return self.public_base_url is not None and self.public_base_url.startswith("https://")
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def secret(self, name: str) -> Secret | None:
+        direct, file_name = self.get(name), self.get(f"{name}_FILE")
+        if direct and file_name:
+            raise SettingsError(f"set either {name} or {name}_FILE, not both")
+        if file_name:
+            try:
+                value = Path(file_name).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"{name}_FILE={file_name!r} cannot be read ({exc.strerror}); "
+                    "it must name a readable file holding the secret"
+                ) from None
+            if not value:
+                raise SettingsError(f"{name}_FILE={file_name!r} is empty; it must hold the secret")
+            return Secret(value)
+        return Secret(direct) if direct else None
+
+
+def _split_keys(keys: Secret) -> tuple[Secret, ...]:
+    parts = tuple(Secret(part.strip()) for part in keys.reveal().split(",") if part.strip())
+    if any(len(part.reveal()) < 16 for part in parts):
+        raise SettingsError(
+            "CONNECTOR_API_KEY holds a key shorter than 16 characters; use long random keys, "
+            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    return parts
+
+
+def _parse_api_url(value: str | None) -> str:
+    if value is None:
+        return Settings.github_api_url
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            f"GITHUB_API_URL={value!r} is not a base URL; use https://api.github.com or, for "
+            "GitHub Enterprise Server, https://HOST/api/v3"
+        )
+    return value.rstrip("/")
+
+
+def _parse_timeout(value: str | None) -> float:
+    if value is None:
+        return Settings.github_timeout
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds <= 40):
+        raise SettingsError(
+            f"CONNECTOR_GITHUB_TIMEOUT={value!r} is not a number of seconds between 0 and 40 "
+            "(ChatGPT gives up after about 45 s), e.g. 10"
+        )
+    return seconds
+
+
+def _parse_base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            f"PUBLIC_BASE_URL={value!r} is not an absolute URL; use the https origin ChatGPT "
+            "reaches the connector on, e.g. https://connector.example.com"
+        )
+    return value.rstrip("/")
+
+
+def _parse_repo(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    owner, _, repo = value.partition("/")
+    if not _OWNER.match(owner) or not _REPO.match(repo) or repo in (".", ".."):
+        raise SettingsError(
+            f"CONNECTOR_DEFAULT_REPO={value!r} is not owner/repo; use e.g. octo-org/webapp"
+        )
+    return owner, repo
+
+
+def _parse_origins(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_CORS_ORIGINS
+    origins = tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path):
+            raise SettingsError(
+                f"CONNECTOR_CORS_ORIGINS contains {origin!r}; list origins such as "
+                "https://chatgpt.com separated by commas (or * for any origin)"
+            )
+    return origins
