@@ -6,18 +6,17 @@ import logging
 from functools import lru_cache
 
 from connexion import FlaskApp
-from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from flask import Response, request
-from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from . import openapi31
 from .auth import ApiKeys, bearer_security_handler
 from .context import EXTENSION_KEY, Services
-from .errors import handle_error
+from .errors import install_error_handler
 from .github import GitHub
+from .routing import JSONResolver
 from .settings import Settings
 from .spec import load_document, served_json
 
@@ -31,16 +30,14 @@ def create_app(settings: Settings) -> FlaskApp:
     openapi31.add_api(
         app,
         load_document(),
+        resolver=JSONResolver(),
         strict_validation=True,
         validate_responses=True,
         validator_map=openapi31.VALIDATOR_MAP,
         security_map={"bearer": bearer_security_handler(ApiKeys(settings.api_keys))},
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
-    # Starlette looks handlers up along the exception's MRO; Connexion pre-registers its own for
-    # ProblemException and HTTPException, so all three are claimed to keep one error format.
-    for exception_class in (Exception, HTTPException, ProblemException):
-        app.add_error_handler(exception_class, handle_error)
+    install_error_handler(app)
     # Connexion answers 401s and validation errors in its ASGI middleware, before Flask runs, so
     # flask-cors would never see them; Starlette's CORS middleware sits outside all of that.
     app.add_middleware(

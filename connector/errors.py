@@ -56,6 +56,7 @@ __all__ = [
     "ERROR_CLASSES",
     "from_exception",
     "handle_error",
+    "install_error_handler",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -209,6 +210,16 @@ def from_exception(request: ConnexionRequest, exc: Exception) -> ConnectorError:
             return BadRequest([FieldError("$", _clip(str(getattr(exc, "detail", "") or "bad request")))])
     log.error("unexpected error", exc_info=exc)
     return ConnectorError("The connector failed unexpectedly; the operator can find details in its log.")
+
+
+def install_error_handler(app: Any) -> None:
+    """Make :func:`handle_error` the handler for everything on a Connexion app.
+
+    Starlette looks handlers up along the exception's MRO and Connexion pre-registers its own for
+    ProblemException and HTTPException, so all three are claimed to keep one error format.
+    """
+    for exception_class in (Exception, HTTPException, ProblemException):
+        app.add_error_handler(exception_class, handle_error)
 
 
 def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

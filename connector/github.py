@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 from github import Auth, Github, GithubException
 from requests.utils import parse_header_links
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .errors import (
@@ -79,7 +80,7 @@ def read_retry() -> Retry:
 
 
 class GitHub:
-    def __init__(self, *, base_url: str, token: Secret, timeout: float, pool_size: int = 16) -> None:
+    def __init__(self, *, base_url: str, token: Secret, timeout: int, pool_size: int = 16) -> None:
         self._timeout = timeout
         self._client = Github(
             auth=Auth.Token(token.reveal()),
@@ -137,18 +138,29 @@ class GitHub:
             yield
         except GithubException as exc:
             raise translate(exc, repo, number=number) from None
-        except requests.Timeout:
+        except requests.RequestException as exc:
+            if not _is_timeout(exc):
+                # requests' messages can carry the URL but never the Authorization header.
+                raise GitHubUnavailable(
+                    f"GitHub could not be reached ({type(exc).__name__}); try again in a moment."
+                ) from None
             outcome = (
                 f"{write} may or may not have been saved; check on GitHub before trying again"
                 if write
                 else "try again in a moment"
             )
-            raise GitHubTimeout(f"GitHub did not answer within {self._timeout:g} s; {outcome}.") from None
-        except requests.RequestException as exc:
-            # requests' messages can carry the URL but never the Authorization header.
-            raise GitHubUnavailable(
-                f"GitHub could not be reached ({type(exc).__name__}); try again in a moment."
-            ) from None
+            raise GitHubTimeout(f"GitHub did not answer within {self._timeout} s; {outcome}.") from None
+
+
+def _is_timeout(exc: requests.RequestException) -> bool:
+    # With read retries disabled, urllib3 reports a read timeout as MaxRetryError(reason=
+    # ReadTimeoutError), which requests re-raises as ConnectionError rather than Timeout.
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, NewConnectionError):  # a subclass of ConnectTimeoutError, but a refusal
+        return False
+    return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, TimeoutError))
 
 
 def translate(exc: GithubException, repo: Repository, *, number: int | None = None,

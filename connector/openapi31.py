@@ -22,6 +22,7 @@ classes) that were read on 3.3.0; ``pyproject.toml`` pins Connexion to ``<3.4`` 
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from functools import lru_cache
 
@@ -108,27 +109,53 @@ def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
         ) from None
 
 
-def _fill_defaults(validator_class: type[jsonschema.protocols.Validator]) -> type:
-    validate_properties = validator_class.VALIDATORS["properties"]
+@lru_cache(maxsize=512)
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    r"""Compile an ECMA-262 pattern for Python: there, ``$`` matches only at the very end.
 
-    def properties(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema protocol
-        if isinstance(instance, dict):
-            for name, subschema in properties.items():
-                if isinstance(subschema, dict) and "default" in subschema and instance.get(name) is None:
-                    instance[name] = subschema["default"]
-        yield from validate_properties(validator, properties, instance, schema)
+    Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept "owner\n";
+    an unescaped ``$`` outside a character class becomes ``\Z``.
+    """
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
 
-    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+def _pattern(validator, pattern, instance, schema):  # noqa: ANN001 - jsonschema keyword protocol
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_RequestValidator = _fill_defaults(Draft202012Validator)
+def _properties_with_defaults(validator, properties, instance, schema):  # noqa: ANN001
+    # Fill in defaults, also where a caller sent null for an optional field (language models do).
+    if isinstance(instance, dict):
+        for name, subschema in properties.items():
+            if isinstance(subschema, dict) and "default" in subschema and instance.get(name) is None:
+                instance[name] = subschema["default"]
+    yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
+
+
+_ResponseValidator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _pattern})
+_RequestValidator = jsonschema.validators.extend(_ResponseValidator, {"properties": _properties_with_defaults})
 
 
 @lru_cache(maxsize=256)
 def _compiled(schema_json: str, with_defaults: bool) -> jsonschema.protocols.Validator:
     # Connexion builds a validator object per request; compiling one per schema once keeps the
     # per-request cost to the validation itself.
-    cls = _RequestValidator if with_defaults else Draft202012Validator
+    cls = _RequestValidator if with_defaults else _ResponseValidator
     return cls(json.loads(schema_json), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -162,10 +189,12 @@ class JSONRequestBodyValidator(AbstractRequestBodyValidator):
         validator = _validator_for(self._schema, with_defaults=True)
         errors = sorted(validator.iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
         if errors:
-            field_errors: list[FieldError] = []
+            # One message per field is enough to act on; "" breaks both minLength and pattern.
+            by_path: dict[str, FieldError] = {}
             for error in errors:
-                field_errors.extend(describe(error))
-            raise BadRequest(field_errors[:_MAX_ERRORS])
+                for field_error in describe(error):
+                    by_path.setdefault(field_error["path"], field_error)
+            raise BadRequest(list(by_path.values())[:_MAX_ERRORS])
 
 
 class JSONResponseBodyValidator(AbstractResponseBodyValidator):

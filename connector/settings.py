@@ -8,7 +8,6 @@ by ``NAME_FILE`` (Docker and Kubernetes secrets, Vault Agent templates); they ar
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -54,7 +53,7 @@ class Settings:
     api_keys: tuple[Secret, ...] = ()
     github_token: Secret | None = None
     github_api_url: str = "https://api.github.com"
-    github_timeout: float = 10.0
+    github_timeout: int = 10
     public_base_url: str | None = None
     default_repo: tuple[str, str] | None = None
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
@@ -139,19 +138,16 @@ def _parse_api_url(value: str | None) -> str:
     return value.rstrip("/")
 
 
-def _parse_timeout(value: str | None) -> float:
+def _parse_timeout(value: str | None) -> int:
     if value is None:
         return Settings.github_timeout
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (0 < seconds <= 40):
+    # Whole seconds: PyGithub accepts only an int timeout.
+    if not value.isdigit() or not 1 <= int(value) <= 40:
         raise SettingsError(
-            f"CONNECTOR_GITHUB_TIMEOUT={value!r} is not a number of seconds between 0 and 40 "
+            f"CONNECTOR_GITHUB_TIMEOUT={value!r} is not a whole number of seconds from 1 to 40 "
             "(ChatGPT gives up after about 45 s), e.g. 10"
         )
-    return seconds
+    return int(value)
 
 
 def _parse_base_url(value: str | None) -> str | None:

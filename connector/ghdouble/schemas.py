@@ -201,7 +201,7 @@ class SchemaBook:
             return [f"{op_id} documents no JSON response for status {status}"]
         validator = Draft4Validator(schema)
         return [
-            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}"
             for e in validator.iter_errors(body)
         ]
 

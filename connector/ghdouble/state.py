@@ -247,11 +247,14 @@ class State:
                      and (state == "all" or i.state == state)
                      and (base is None or i.pull.base_ref == base)
                      and (head is None or _head_matches(i.pull, head))]
-            keys = {"created": lambda i: i.created_at, "updated": lambda i: i.updated_at,
-                    "popularity": lambda i: len(i.comments),
-                    # longest-running first when descending, i.e. the oldest
-                    "long-running": lambda i: -int(i.created_at[:19].translate(str.maketrans("", "", "-T:")))}
-            found.sort(key=lambda i: (keys[sort](i), i.number), reverse=direction != "asc")
+            keys = {"created": lambda i: (i.created_at, i.number),
+                    "updated": lambda i: (i.updated_at, i.number),
+                    "popularity": lambda i: (len(i.comments), i.number),
+                    "long-running": lambda i: (i.created_at, i.number)}
+            descending = direction != "asc"
+            if sort == "long-running":  # "desc" means longest-running, i.e. oldest, first
+                descending = not descending
+            found.sort(key=keys[sort], reverse=descending)
             return found
 
 

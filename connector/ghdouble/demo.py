@@ -1,0 +1,57 @@
+"""Demo data for the zero-setup sandbox mode.
+
+A first-time user should be able to try every connector action without a GitHub token, so
+the sandbox serves one small repository that exercises the interesting cases: drafts,
+several authors, labelled and unlabelled PRs, closed and merged PRs, and a plain issue
+(which must not show up as a pull request).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import GitHubDouble
+
+__all__ = ["seed_demo"]
+
+DEMO_LABELS: tuple[str | dict[str, str], ...] = (
+    "bug", "enhancement", "documentation", "good first issue",
+    {"name": "needs-review", "color": "fbca04", "description": "Waiting for a maintainer's review"},
+)
+
+
+def seed_demo(double: GitHubDouble, owner: str = "octo-demo",
+              name: str = "hello-connector") -> dict[str, Any]:
+    """Create the demo repository in ``double`` and describe what was created."""
+    double.add_repo(owner, name, labels=DEMO_LABELS,
+                    description="Demo repository served by the connector's sandbox mode")
+    merged = double.add_pull(owner, name, title="Initial project layout", user="octocat",
+                             merged=True, head="initial-layout",
+                             body="Sets up the package, CI and a README.")
+    closed = double.add_pull(owner, name, title="Experiment: GraphQL client", user="hubot",
+                             state="closed", head="graphql-spike",
+                             body="Superseded by the REST client; closing.")
+    retry = double.add_pull(owner, name, title="Add retry with backoff to the GitHub client",
+                            user="mona", labels=("enhancement", "needs-review"),
+                            head="retry-backoff",
+                            body="Retries secondary rate limits, honouring `retry-after`.")
+    typo = double.add_pull(owner, name, title="Fix typo in README", user="hubot",
+                           head="hubot:readme-typo", body=None)
+    draft = double.add_pull(owner, name, title="WIP: sandbox mode", user="octocat", draft=True,
+                            head="sandbox-mode", body="Not ready yet.")
+    issue = double.add_issue(owner, name, title="Document the sandbox mode", user="mona",
+                             labels=("documentation", "good first issue"),
+                             body="Explain how to try the connector without a token.")
+    return {
+        "owner": owner,
+        "repo": name,
+        "full_name": f"{owner}/{name}",
+        "open_pulls": [retry, typo, draft],
+        "draft_pull": draft,
+        "labelled_pull": retry,
+        "closed_pulls": [merged, closed],
+        "merged_pull": merged,
+        "issue": issue,
+        "labels": [label if isinstance(label, str) else label["name"] for label in DEMO_LABELS],
+    }

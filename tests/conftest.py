@@ -1,0 +1,100 @@
+"""Fixtures: the GitHub double over real loopback HTTP, and connector apps built from explicit settings.
+
+No fixture reads the developer's environment: every app gets a Settings object built here.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from connector.app import create_app
+from connector.ghdouble import GitHubDouble
+from connector.settings import Secret, Settings
+
+API_KEY = "test-api-key-0123456789abcdef"
+OTHER_KEY = "second-api-key-abcdef0123456789"
+GITHUB_TOKEN = "ghp_testtoken_never_logged_0123456789"
+OWNER, REPO = "octo-org", "webapp"
+
+
+@pytest.fixture(scope="session")
+def github_double() -> Iterator[GitHubDouble]:
+    double = GitHubDouble(token=GITHUB_TOKEN).start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def double(github_double: GitHubDouble) -> GitHubDouble:
+    """The double, emptied and seeded with octo-org/webapp; its request log starts empty."""
+    github_double.reset()
+    github_double.add_repo(OWNER, REPO, labels=("bug", "enhancement", "documentation", "needs-review"))
+    return github_double
+
+
+@pytest.fixture
+def make_settings(github_double: GitHubDouble) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = dict(
+            api_keys=(Secret(API_KEY), Secret(OTHER_KEY)),
+            github_token=Secret(GITHUB_TOKEN),
+            github_api_url=github_double.url,
+            github_timeout=2,
+            public_base_url="https://connector.example.com",
+        )
+        values.update(overrides)
+        return Settings(**values).validated()
+
+    return make
+
+
+@pytest.fixture
+def make_client(make_settings: Callable[..., Settings]):
+    def make(**overrides: Any):
+        return create_app(make_settings(**overrides)).test_client(
+            headers={"Authorization": f"Bearer {API_KEY}"}
+        )
+
+    return make
+
+
+@pytest.fixture
+def client(make_client, double):
+    return make_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The connector under uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the connector did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -1,0 +1,140 @@
+"""The 3.1 adapter: Connexion loads 3.1 documents and enforces 3.1-only schema features over HTTP."""
+
+from __future__ import annotations
+
+import connexion
+import pytest
+from connexion.exceptions import InvalidSpecification
+
+from connector import openapi31
+from connector.errors import install_error_handler
+from connector.spec import SPEC_PATH
+
+
+def feature_spec(response_ok_value: bool = True) -> dict:
+    """A small 3.1 document using type arrays, const and schema-level examples arrays."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "features", "version": "1"},
+        "paths": {"/echo": {"post": {
+            "operationId": "tests.test_openapi31_adapter.echo_ok" if response_ok_value else "tests.test_openapi31_adapter.echo_not_ok",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kind"],
+                "properties": {
+                    "kind": {"const": "greeting", "examples": ["greeting"]},
+                    "name": {"type": ["string", "null"], "maxLength": 5, "examples": ["Ada", None]},
+                    "count": {"type": "integer", "default": 3},
+                },
+            }}}},
+            "responses": {"200": {"description": "echo", "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["ok", "body"],
+                "properties": {"ok": {"const": True}, "body": {"type": "object", "properties": {}}},
+            }}}}},
+        }}},
+    }
+
+
+def echo_ok(body):
+    return {"ok": True, "body": body}
+
+
+def echo_not_ok(body):
+    return {"ok": False, "body": body}
+
+
+def make_client(document: dict):
+    app = connexion.FlaskApp(__name__)
+    openapi31.add_api(app, document, strict_validation=True, validate_responses=True,
+                      validator_map=openapi31.VALIDATOR_MAP)
+    install_error_handler(app)
+    return app.test_client()
+
+
+def test_plain_connexion_refuses_the_3_1_document():
+    # The reason the adapter exists: Connexion 3.3 validates against its 3.0 meta-schema.
+    with pytest.raises(InvalidSpecification):
+        connexion.FlaskApp(__name__).add_api(SPEC_PATH)
+
+
+def test_adapter_refuses_an_invalid_3_1_document():
+    document = feature_spec()
+    del document["info"]
+
+    with pytest.raises(InvalidSpecification, match="info"):
+        make_client(document)
+
+
+def test_adapter_refuses_a_3_0_document():
+    with pytest.raises(InvalidSpecification, match="3.1"):
+        make_client({**feature_spec(), "openapi": "3.0.3"})
+
+
+def test_type_array_accepts_null_and_strings():
+    client = make_client(feature_spec())
+
+    for name in (None, "Ada"):
+        response = client.post("/echo", json={"kind": "greeting", "name": name})
+        assert response.status_code == 200, response.text
+        assert response.json()["body"]["name"] == name
+
+
+def test_type_array_still_refuses_other_types():
+    client = make_client(feature_spec())
+
+    response = client.post("/echo", json={"kind": "greeting", "name": 7})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"path": "$.name", "message": "must be a string or null (got an integer)"}]
+
+
+def test_const_is_enforced_on_requests():
+    client = make_client(feature_spec())
+
+    response = client.post("/echo", json={"kind": "farewell"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"path": "$.kind", "message": "must be 'greeting'"}]
+
+
+def test_const_is_enforced_on_responses():
+    client = make_client(feature_spec(response_ok_value=False))
+
+    response = client.post("/echo", json={"kind": "greeting"})
+
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+
+
+def test_schema_examples_arrays_are_accepted_and_defaults_are_filled():
+    client = make_client(feature_spec())
+
+    response = client.post("/echo", json={"kind": "greeting"})
+
+    assert response.json()["body"] == {"kind": "greeting", "count": 3}
+
+
+def test_all_bad_fields_are_reported_with_paths():
+    client = make_client(feature_spec())
+
+    response = client.post("/echo", json={"kind": "x", "name": "toolong", "extra": 1})
+
+    assert sorted(e["path"] for e in response.json()["errors"]) == ["$.extra", "$.kind", "$.name"]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'{"kind": "greeting", "kind": "greeting"}', "appears twice"),
+    (b'{"kind": NaN}', "NaN is not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"kind": "gr\xff"}', "not valid utf-8"),
+    (b"{not json", "not valid JSON"),
+])
+def test_bodies_are_parsed_strictly(raw, message):
+    client = make_client(feature_spec())
+
+    response = client.post("/echo", content=raw, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert message in response.json()["detail"]

@@ -1,0 +1,141 @@
+"""The contract itself: valid OpenAPI 3.1, importable by ChatGPT, and served as written."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+
+from connector.errors import ERROR_CLASSES
+from connector.spec import SPEC_PATH, load_document, served_document
+
+DOCUMENT = load_document()
+OPERATIONS = [
+    (path, method, operation)
+    for path, item in DOCUMENT["paths"].items()
+    for method, operation in item.items()
+    if method in ("get", "post", "put", "patch", "delete")
+]
+IDS = [operation["operationId"] for _, _, operation in OPERATIONS]
+
+
+def resolve(node):
+    """Inline local $refs (the document has no cycles)."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = DOCUMENT
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            return resolve({**target, **{k: v for k, v in node.items() if k != "$ref"}})
+        return {key: resolve(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolve(item) for item in node]
+    return node
+
+
+def test_document_is_valid_openapi_3_1():
+    assert DOCUMENT["openapi"] == "3.1.0"
+    validate(DOCUMENT, cls=OpenAPIV31SpecValidator)
+
+
+@pytest.mark.parametrize("path, method, operation", OPERATIONS, ids=IDS)
+def test_operation_is_usable_as_a_chatgpt_action(path, method, operation):
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", operation["operationId"])
+    assert operation["summary"] and len(operation["summary"]) <= 300
+    assert operation["description"] and len(operation["description"]) <= 300
+    assert isinstance(operation.get("x-openai-isConsequential"), bool)
+    assert operation["x-openai-isConsequential"] is (path not in ("/health", "/chatgpt/prs/list"))
+    if operation.get("security") != []:
+        assert {"400", "401", "403", "404", "429", "502", "503", "504"} <= set(operation["responses"])
+
+
+def test_operation_ids_are_unique():
+    assert len(IDS) == len(set(IDS))
+
+
+@pytest.mark.parametrize("path, method, operation", OPERATIONS, ids=IDS)
+def test_every_example_validates_against_its_schema(path, method, operation):
+    bodies = []
+    if "requestBody" in operation:
+        bodies.append(operation["requestBody"]["content"]["application/json"])
+    for response in operation["responses"].values():
+        bodies.extend(resolve(response).get("content", {}).values())
+    checked = 0
+    for media in bodies:
+        schema = resolve(media["schema"])
+        for example in media.get("examples", {}).values():
+            Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(example["value"])
+            checked += 1
+    assert checked >= 1
+
+
+def test_schema_level_examples_are_arrays_that_validate():
+    for name, schema in DOCUMENT["components"]["schemas"].items():
+        for node in walk(resolve(schema)):
+            if "examples" in node and "type" in node:
+                assert isinstance(node["examples"], list), name
+                for example in node["examples"]:
+                    Draft202012Validator(node).validate(example)
+
+
+def walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def test_every_object_schema_lists_its_properties():
+    for node in walk(DOCUMENT):
+        types = node.get("type") if isinstance(node, dict) else None
+        if types == "object" or (isinstance(types, list) and "object" in types):
+            assert node.get("properties"), node
+
+
+def test_every_description_fits_chatgpts_limits():
+    for node in walk(DOCUMENT):
+        if isinstance(node, dict) and isinstance(node.get("description"), str):
+            assert len(node["description"]) <= 700, node["description"]
+
+
+def test_served_document_is_compact_and_names_one_https_server():
+    document = served_document("https://connector.example.com")
+
+    assert document["servers"] == [{"url": "https://connector.example.com"}]
+    assert len(json.dumps(document)) < 50_000
+    validate(document, cls=OpenAPIV31SpecValidator)
+
+
+def test_openapi_json_uses_public_base_url(make_client, double):
+    client = make_client(public_base_url="https://gpt-connector.example.org")
+
+    served = client.get("/openapi.json").json()
+
+    assert served["servers"] == [{"url": "https://gpt-connector.example.org"}]
+    assert {k: v for k, v in served.items() if k != "servers"} == {
+        k: v for k, v in DOCUMENT.items() if k != "servers"}
+
+
+def test_openapi_json_falls_back_to_the_request_base_url(make_client, double):
+    client = make_client(public_base_url=None)
+
+    served = client.get("/openapi.json", headers={"Host": "10.0.0.5:9000"}).json()
+
+    assert served["servers"] == [{"url": "http://10.0.0.5:9000"}]
+
+
+def test_problem_codes_match_the_error_classes_and_the_readme():
+    documented = set(DOCUMENT["components"]["schemas"]["Problem"]["properties"]["code"]["enum"])
+    implemented = {cls.code for cls in ERROR_CLASSES}
+    readme = Path(SPEC_PATH).with_name("README.md").read_text()
+    in_readme = set(re.findall(r"^\| `([a-z_]+)` \| \d{3} \|", readme, flags=re.M))
+
+    assert documented == implemented == in_readme
