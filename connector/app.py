@@ -18,7 +18,7 @@ from .errors import install_error_handler
 from .github import GitHub
 from .routing import JSONResolver
 from .settings import Settings
-from .spec import load_document, served_json
+from .spec import document_for, served_json
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> FlaskApp:
     app = FlaskApp(__name__)
+    document = document_for(has_default_repo=settings.default_repo is not None)
     openapi31.add_api(
         app,
-        load_document(),
+        document,
         resolver=JSONResolver(),
         strict_validation=True,
         validate_responses=True,
@@ -54,7 +55,7 @@ def create_app(settings: Settings) -> FlaskApp:
         github = GitHub(base_url=settings.github_api_url, token=settings.github_token,
                         timeout=settings.github_timeout)
     app.app.extensions[EXTENSION_KEY] = Services(settings=settings, github=github)
-    app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(settings.public_base_url))
+    app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, settings.public_base_url))
     _warn_about(settings, github)
     return app
 
@@ -65,12 +66,13 @@ def app_from_environment() -> FlaskApp:
     return create_app(Settings.from_env())
 
 
-def _openapi_view(public_base_url: str | None):
-    render = lru_cache(maxsize=8)(served_json)
+def _openapi_view(document: dict, public_base_url: str | None):
+    @lru_cache(maxsize=8)  # keyed by base URL; bounded because the Host header is the caller's
+    def render(base_url: str) -> str:
+        return served_json(document, base_url)
 
     def openapi_json() -> Response:
-        base_url = public_base_url or request.host_url
-        return Response(render(base_url), mimetype="application/json")
+        return Response(render(public_base_url or request.host_url), mimetype="application/json")
 
     return openapi_json
 

@@ -37,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _spec(base_url: str | None) -> int:
-    from .spec import served_json
+    from .spec import document_for, served_json
 
-    # Reading only PUBLIC_BASE_URL: printing the document needs no API key.
-    base = base_url or Settings.from_env(sandbox=True).public_base_url or "http://127.0.0.1:8080"
-    print(served_json(base))
+    # Printing the document needs no API key, so settings are read in sandbox terms.
+    settings = Settings.from_env(sandbox=True)
+    document = document_for(has_default_repo=settings.default_repo is not None)
+    print(served_json(document, base_url or settings.public_base_url or "http://127.0.0.1:8080"))
     return 0
 
 

@@ -203,8 +203,11 @@ def from_exception(request: ConnexionRequest, exc: Exception) -> ConnectorError:
                 "in /openapi.json."
             )
         if status == 405:
+            # Starlette's router (which Connexion routes with) puts the Allow header on the exception.
+            allowed = (exc.headers or {}).get("Allow", "")
             return MethodNotAllowed(
-                f"{request.url.path} does not accept {request.method}; see /openapi.json."
+                f"{request.url.path} does not accept {request.method}; use {allowed or 'another method'}.",
+                headers={"Allow": allowed} if allowed else None,
             )
         if 400 <= status < 500:
             return BadRequest([FieldError("$", _clip(str(getattr(exc, "detail", "") or "bad request")))])

@@ -9,9 +9,10 @@ things and leaves the rest of Connexion (routing, security, parameter parsing) u
 1. :class:`OpenAPI31Specification` validates the document with openapi-spec-validator's 3.1
    validator instead of the 3.0 meta-schema.
 2. :data:`VALIDATOR_MAP` validates request and response bodies with a Draft 2020-12 validator (the
-   dialect of OpenAPI 3.1 schemas). Requests are parsed strictly (no duplicate keys, no NaN), every
-   bad field is reported with its JSON path, and schema ``default`` values are filled in, also where
-   a caller sent ``null`` for an optional field.
+   dialect of OpenAPI 3.1 schemas), with ``pattern`` evaluated as ECMA-262 regexes. Requests are
+   parsed strictly (no duplicate keys, no NaN), every bad field is reported with its JSON path,
+   schema ``default`` values are filled in (also where a caller sent ``null``), and integral
+   numbers such as ``24.0`` become integers.
 3. :func:`add_api` registers a pre-built specification, because ``FlaskApp.add_api`` always loads
    documents through Connexion's 3.0-only loader.
 
@@ -138,17 +139,33 @@ def _pattern(validator, pattern, instance, schema):  # noqa: ANN001 - jsonschema
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _properties_with_defaults(validator, properties, instance, schema):  # noqa: ANN001
-    # Fill in defaults, also where a caller sent null for an optional field (language models do).
+def _properties_normalised(validator, properties, instance, schema):  # noqa: ANN001
+    """Validate ``properties`` after normalising the values handlers will see.
+
+    * Defaults are filled in, also where a caller sent null for an optional field (language
+      models do).
+    * An integral number such as ``24.0`` is a valid JSON Schema ``integer``; it becomes ``24`` so
+      that it does not reach GitHub as "24.0" (in a query string or a URL path).
+    """
     if isinstance(instance, dict):
         for name, subschema in properties.items():
-            if isinstance(subschema, dict) and "default" in subschema and instance.get(name) is None:
+            if not isinstance(subschema, dict):
+                continue
+            value = instance.get(name)
+            if value is None and "default" in subschema:
                 instance[name] = subschema["default"]
+            elif isinstance(value, float) and value.is_integer() and "integer" in _types(subschema):
+                instance[name] = int(value)
     yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
 
 
+def _types(schema: dict) -> list[str]:
+    types = schema.get("type", [])
+    return types if isinstance(types, list) else [types]
+
+
 _ResponseValidator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _pattern})
-_RequestValidator = jsonschema.validators.extend(_ResponseValidator, {"properties": _properties_with_defaults})
+_RequestValidator = jsonschema.validators.extend(_ResponseValidator, {"properties": _properties_normalised})
 
 
 @lru_cache(maxsize=256)

@@ -1,8 +1,12 @@
 """The API description: ``openapi.yaml`` as loaded, and as served at ``/openapi.json``.
 
-``openapi.yaml`` at the top of the repository is the only place the API is described. The served
-document differs in one thing: ``servers`` holds the one https origin ChatGPT will call, because its
-importer refuses a document whose server is not on the origin it was imported from.
+``openapi.yaml`` at the top of the repository is the only place the API is described. What is served
+(and enforced) is derived from it for one deployment:
+
+* ``servers`` holds the one origin ChatGPT will call, because its importer refuses a document whose
+  server is not on the origin it was imported from;
+* without a default repository, ``owner`` and ``repo`` become required in every request body, so the
+  schema tells callers the truth instead of a later 400 doing it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["SPEC_PATH", "load_document", "served_document", "served_json"]
+__all__ = ["SPEC_PATH", "load_document", "document_for", "served_document", "served_json"]
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -27,15 +31,23 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def load_document(path: Path = SPEC_PATH) -> dict[str, Any]:
-    """A fresh copy of the document (callers may mutate it)."""
+    """A fresh copy of ``openapi.yaml`` as written (callers may mutate it)."""
     return copy.deepcopy(_load(path))
 
 
-def served_document(base_url: str, path: Path = SPEC_PATH) -> dict[str, Any]:
+def document_for(*, has_default_repo: bool, path: Path = SPEC_PATH) -> dict[str, Any]:
+    """The document one deployment enforces and serves (``servers`` is filled in when serving)."""
     document = load_document(path)
-    document["servers"] = [{"url": base_url.rstrip("/")}]
+    if not has_default_repo:
+        for schema in document["components"]["schemas"].values():
+            if "owner" in schema.get("properties", {}):
+                schema["required"] = ["owner", "repo", *schema.get("required", [])]
     return document
 
 
-def served_json(base_url: str, path: Path = SPEC_PATH) -> str:
-    return json.dumps(served_document(base_url, path), ensure_ascii=False, separators=(",", ":"))
+def served_document(document: dict[str, Any], base_url: str) -> dict[str, Any]:
+    return {**document, "servers": [{"url": base_url.rstrip("/")}]}
+
+
+def served_json(document: dict[str, Any], base_url: str) -> str:
+    return json.dumps(served_document(document, base_url), ensure_ascii=False, separators=(",", ":"))

@@ -32,11 +32,16 @@ def github_double() -> Iterator[GitHubDouble]:
 
 
 @pytest.fixture
-def double(github_double: GitHubDouble) -> GitHubDouble:
-    """The double, emptied and seeded with octo-org/webapp; its request log starts empty."""
+def double(github_double: GitHubDouble) -> Iterator[GitHubDouble]:
+    """The double, emptied and seeded with octo-org/webapp; its request log starts empty.
+
+    After the test, every request the connector sent must have conformed to GitHub's official
+    schema for that endpoint (the double checks each one against github-rest-subset.json).
+    """
     github_double.reset()
     github_double.add_repo(OWNER, REPO, labels=("bug", "enhancement", "documentation", "needs-review"))
-    return github_double
+    yield github_double
+    assert [(r.method, r.path, r.schema_errors) for r in github_double.nonconforming()] == []
 
 
 @pytest.fixture

@@ -96,3 +96,11 @@ def test_cors_origins_are_configurable(make_settings, double):
     response = client.get("/health", headers={"Origin": "https://app.example"})
 
     assert response.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_wrong_method_is_405_with_an_allow_header(client):
+    response = client.request("TRACE", LIST)
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert "POST" in response.headers["allow"]

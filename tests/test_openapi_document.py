@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
 from connector.errors import ERROR_CLASSES
-from connector.spec import SPEC_PATH, load_document, served_document
+from connector.spec import SPEC_PATH, document_for, load_document, served_document
 
 DOCUMENT = load_document()
 OPERATIONS = [
@@ -107,15 +107,36 @@ def test_every_description_fits_chatgpts_limits():
 
 
 def test_served_document_is_compact_and_names_one_https_server():
-    document = served_document("https://connector.example.com")
+    document = served_document(document_for(has_default_repo=False), "https://connector.example.com")
 
     assert document["servers"] == [{"url": "https://connector.example.com"}]
     assert len(json.dumps(document)) < 50_000
     validate(document, cls=OpenAPIV31SpecValidator)
 
 
-def test_openapi_json_uses_public_base_url(make_client, double):
-    client = make_client(public_base_url="https://gpt-connector.example.org")
+def request_schemas(document):
+    return {name: schema for name, schema in document["components"]["schemas"].items()
+            if "owner" in schema.get("properties", {})}
+
+
+def test_without_a_default_repository_owner_and_repo_are_required_in_the_served_schema(make_client, double):
+    served = make_client(default_repo=None).get("/openapi.json").json()
+
+    assert len(request_schemas(served)) == 4
+    for schema in request_schemas(served).values():
+        assert {"owner", "repo"} <= set(schema["required"])
+
+
+def test_with_a_default_repository_owner_and_repo_are_optional_but_go_together(make_client, double):
+    served = make_client(default_repo=("octo-org", "webapp")).get("/openapi.json").json()
+
+    for schema in request_schemas(served).values():
+        assert not {"owner", "repo"} & set(schema.get("required", []))
+        assert schema["dependentRequired"] == {"owner": ["repo"], "repo": ["owner"]}
+
+
+def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_written(make_client, double):
+    client = make_client(public_base_url="https://gpt-connector.example.org", default_repo=("o", "r"))
 
     served = client.get("/openapi.json").json()
 

@@ -161,7 +161,7 @@ def test_comment_of_exactly_65536_characters_is_accepted(client, double, pulls):
     assert len(double.comments(OWNER, REPO, pulls["fix"])[0]["body"]) == 65_536
 
 
-@pytest.mark.parametrize("number", [0, -1, 2**31, 1.5, "1", True, None])
+@pytest.mark.parametrize("number", [0, -1, 2**31, 1.5, 0.0, "1", True, None])
 def test_comment_refuses_numbers_that_are_not_positive_integers(client, double, number):
     response = comment(client, number)
 
@@ -216,3 +216,14 @@ def test_label_refuses_bad_label_lists_without_calling_github(client, double, pu
     assert response.status_code == 400
     assert path in [e["path"] for e in response.json()["errors"]]
     assert double.requests == []
+
+
+def test_integral_numbers_sent_as_floats_reach_github_as_integers(client, double, pulls):
+    # 24.0 is a valid JSON Schema integer (found by schemathesis: GitHub refused per_page=24.0).
+    listed = list_prs(client, per_page=2.0, page=1.0)
+    commented = comment(client, float(pulls["fix"]))
+
+    assert listed.status_code == 200 and listed.json()["page"] == 1
+    assert double.requests[0].query["per_page"] == "2"
+    assert commented.status_code == 201
+    assert double.requests[-1].path == f"{BASE}/issues/{pulls['fix']}/comments"

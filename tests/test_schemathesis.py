@@ -1,0 +1,58 @@
+"""Contract testing with schemathesis, the way an outside tester would run it: its CLI against a live
+connector (uvicorn on loopback) backed by the GitHub double, with every default check enabled.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from connector.app import create_app
+from connector.ghdouble import seed_demo
+from connector.settings import Secret, Settings
+from tests.conftest import API_KEY, GITHUB_TOKEN, LiveServer
+
+# The issue asks for at least 100 examples per operation in CI.
+MAX_EXAMPLES = 100
+
+
+@pytest.fixture
+def live_connector(github_double):
+    github_double.reset()
+    demo = seed_demo(github_double)
+    settings = Settings(
+        api_keys=(Secret(API_KEY),),
+        github_token=Secret(GITHUB_TOKEN),
+        github_api_url=github_double.url,
+        default_repo=(demo["owner"], demo["repo"]),
+    )
+    with LiveServer(create_app(settings)) as server:
+        yield server
+    assert [(r.method, r.path, r.schema_errors) for r in github_double.nonconforming()] == []
+
+
+def schemathesis(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/openapi.json",
+               "--seed", "20261123", "--no-color", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def test_schemathesis_default_checks_pass_with_a_valid_key(live_connector, github_double, tmp_path):
+    result = schemathesis(live_connector.url, "--header", f"Authorization: Bearer {API_KEY}",
+                          "--max-examples", str(MAX_EXAMPLES), "--report", "junit",
+                          "--report-junit-path", str(tmp_path / "junit.xml"))
+
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
+    # Every operation was exercised, and the writes really reached the double.
+    assert "Tested: 5" in result.stdout
+    assert github_double.calls("POST")
+
+
+def test_schemathesis_without_a_key_sees_only_documented_401s(live_connector, github_double):
+    result = schemathesis(live_connector.url, "--max-examples", "20")
+
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert github_double.requests == []
