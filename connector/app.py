@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
-from connexion import FlaskApp
+from connexion import AsyncApp
+from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
-from flask import Response, request
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 
 from . import openapi31
 from .auth import ApiKeys, bearer_security_handler
-from .context import EXTENSION_KEY, Services
+from .context import Services, ServicesMiddleware
 from .errors import install_error_handler
 from .github import GitHub
 from .routing import JSONResolver
@@ -25,8 +29,8 @@ __all__ = ["create_app", "app_from_environment"]
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FlaskApp:
-    app = FlaskApp(__name__)
+def create_app(settings: Settings) -> AsyncApp:
+    app = AsyncApp(__name__)
     document = document_for(has_default_repo=settings.default_repo is not None)
     openapi31.add_api(
         app,
@@ -37,10 +41,11 @@ def create_app(settings: Settings) -> FlaskApp:
         validator_map=openapi31.VALIDATOR_MAP,
         security_map={"bearer": bearer_security_handler(ApiKeys(settings.api_keys))},
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
+        # Compact JSON: ChatGPT drops responses over ~100k characters (Connexion indents by default).
+        jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),
     )
     install_error_handler(app)
-    # Connexion answers 401s and validation errors in its ASGI middleware, before Flask runs, so
-    # flask-cors would never see them; Starlette's CORS middleware sits outside all of that.
+    # Outside the exception middleware, so 401s and validation errors carry CORS headers too.
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
@@ -54,25 +59,27 @@ def create_app(settings: Settings) -> FlaskApp:
     if settings.github_token is not None:
         github = GitHub(base_url=settings.github_api_url, token=settings.github_token,
                         timeout=settings.github_timeout)
-    app.app.extensions[EXTENSION_KEY] = Services(settings=settings, github=github)
-    app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, settings.public_base_url))
+    app.add_middleware(ServicesMiddleware, services=Services(settings=settings, github=github))
+    app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, settings.public_base_url),
+                     methods=["GET"])
     _warn_about(settings, github)
     return app
 
 
-def app_from_environment() -> FlaskApp:
+def app_from_environment() -> AsyncApp:
     """The app for ASGI servers (``uvicorn wsgi:app``), configured from environment variables."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return create_app(Settings.from_env())
 
 
-def _openapi_view(document: dict, public_base_url: str | None):
+def _openapi_view(document: dict, public_base_url: str | None) -> Callable[[Request], Awaitable[Response]]:
     @lru_cache(maxsize=8)  # keyed by base URL; bounded because the Host header is the caller's
     def render(base_url: str) -> str:
         return served_json(document, base_url)
 
-    def openapi_json() -> Response:
-        return Response(render(public_base_url or request.host_url), mimetype="application/json")
+    async def openapi_json(request: Request) -> Response:
+        base_url = public_base_url or str(request.base_url)
+        return Response(render(base_url.rstrip("/")), media_type="application/json")
 
     return openapi_json
 

@@ -1,22 +1,24 @@
 """What a handler needs from the running app: its settings and its GitHub client.
 
-``create_app`` stores one :class:`Services` in the Flask app's ``extensions``; handlers reach it
-through :func:`services`/:func:`github` and never touch the framework otherwise.
+``create_app`` wraps the app in :class:`ServicesMiddleware`, which makes that app's
+:class:`Services` current for the duration of each request (a context variable, which Starlette
+carries into the worker thread a sync handler runs in). Handlers reach it through
+:func:`services`/:func:`github` and never touch the framework otherwise, and several apps with
+different settings can live in one process.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
-from flask import current_app
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import Misconfigured
 from .github import GitHub
 from .settings import Settings
 
-__all__ = ["Services", "services", "github", "EXTENSION_KEY"]
-
-EXTENSION_KEY = "connector"
+__all__ = ["Services", "ServicesMiddleware", "services", "github"]
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,24 @@ class Services:
     github: GitHub | None
 
 
+_current: ContextVar[Services] = ContextVar("connector_services")
+
+
+class ServicesMiddleware:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = _current.set(self.services)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(token)
+
+
 def services() -> Services:
-    return current_app.extensions[EXTENSION_KEY]
+    return _current.get()
 
 
 def github() -> GitHub:

@@ -28,6 +28,7 @@ import typing as t
 from functools import lru_cache
 
 import jsonschema
+import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import InvalidSpecification, NonConformingResponseBody
 from connexion.middleware.main import API
@@ -40,7 +41,7 @@ from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from .errors import BadRequest, FieldError
-from .schema_errors import describe
+from .schema_errors import describe, json_path
 
 __all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "strict_json_loads"]
 
@@ -168,16 +169,20 @@ _ResponseValidator = jsonschema.validators.extend(Draft202012Validator, {"patter
 _RequestValidator = jsonschema.validators.extend(_ResponseValidator, {"properties": _properties_normalised})
 
 
-@lru_cache(maxsize=256)
-def _compiled(schema_json: str, with_defaults: bool) -> jsonschema.protocols.Validator:
-    # Connexion builds a validator object per request; compiling one per schema once keeps the
-    # per-request cost to the validation itself.
-    cls = _RequestValidator if with_defaults else _ResponseValidator
-    return cls(json.loads(schema_json), format_checker=Draft202012Validator.FORMAT_CHECKER)
+_COMPILED: dict[tuple[int, bool], tuple[dict, jsonschema.protocols.Validator]] = {}
 
 
 def _validator_for(schema: dict, *, with_defaults: bool) -> jsonschema.protocols.Validator:
-    return _compiled(json.dumps(schema, sort_keys=True), with_defaults)
+    # Connexion builds a validator object per request but hands it the same schema dict each time
+    # (one per operation and media type), so compiled validators are cached by that dict's
+    # identity; the dict is kept in the entry so its id cannot be reused.
+    key = (id(schema), with_defaults)
+    entry = _COMPILED.get(key)
+    if entry is None or entry[0] is not schema:
+        cls = _RequestValidator if with_defaults else _ResponseValidator
+        entry = (schema, cls(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        _COMPILED[key] = entry
+    return entry[1]
 
 
 class JSONRequestBodyValidator(AbstractRequestBodyValidator):
@@ -214,19 +219,36 @@ class JSONRequestBodyValidator(AbstractRequestBodyValidator):
             raise BadRequest(list(by_path.values())[:_MAX_ERRORS])
 
 
+_FAST: dict[int, tuple[dict, t.Any]] = {}
+
+
+def _fast_validator_for(schema: dict) -> t.Any:
+    entry = _FAST.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = (schema, jsonschema_rs.Draft202012Validator(schema, validate_formats=True))
+        _FAST[id(schema)] = entry
+    return entry[1]
+
+
 class JSONResponseBodyValidator(AbstractResponseBodyValidator):
-    """Checks the connector's own responses against the 3.1 schemas (a bug guard, not input checking)."""
+    """Checks the connector's own responses against the 3.1 schemas (a bug guard, not input checking).
+
+    Every successful response is checked, so the check uses jsonschema-rs: validating a page of 20
+    pull requests takes about 0.01 ms there against 1.2 ms with jsonschema (see docs/benchmarks.md).
+    jsonschema only runs to explain a failure.
+    """
 
     def _parse(self, stream: t.Generator[bytes, None, None]) -> t.Any:
         raw = b"".join(stream)
         return json.loads(raw) if raw else None
 
     def _validate(self, body: t.Any) -> None:
-        validator = _validator_for(self._schema, with_defaults=False)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(body))
-        if error is not None:
-            path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-            raise NonConformingResponseBody(detail=f"{path}: {error.message[:200]}")
+        if _fast_validator_for(self._schema).is_valid(body):
+            return
+        error = jsonschema.exceptions.best_match(_validator_for(self._schema, with_defaults=False).iter_errors(body))
+        detail = error.message[:200] if error is not None else "rejected by jsonschema-rs"
+        path = json_path(error.absolute_path) if error is not None else "$"
+        raise NonConformingResponseBody(detail=f"{path}: {detail}")
 
 
 VALIDATOR_MAP = {

@@ -46,7 +46,7 @@ def echo_not_ok(body):
 
 
 def make_client(document: dict):
-    app = connexion.FlaskApp(__name__)
+    app = connexion.AsyncApp(__name__)
     openapi31.add_api(app, document, strict_validation=True, validate_responses=True,
                       validator_map=openapi31.VALIDATOR_MAP)
     install_error_handler(app)
@@ -56,7 +56,7 @@ def make_client(document: dict):
 def test_plain_connexion_refuses_the_3_1_document():
     # The reason the adapter exists: Connexion 3.3 validates against its 3.0 meta-schema.
     with pytest.raises(InvalidSpecification):
-        connexion.FlaskApp(__name__).add_api(SPEC_PATH)
+        connexion.AsyncApp(__name__).add_api(SPEC_PATH)
 
 
 def test_adapter_refuses_an_invalid_3_1_document():

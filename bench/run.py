@@ -1,0 +1,204 @@
+"""Benchmarks of the connector against the GitHub double (no added latency). Prints a Markdown report.
+
+    python bench/run.py [--requests 2000] [--concurrency 8] [--seconds 5]
+
+Measured in one run, on one machine:
+1. overhead: median latency of list_pull_requests through the connector divided by the median of a
+   bare ASGI app making the same GitHub call with the same client (both under uvicorn, one worker,
+   requests interleaved in rounds so drift hits both alike);
+2. throughput: requests per second of one connector worker under concurrent clients;
+3. cold start: import of the app plus loading and validating the spec and building the app;
+4. resident memory of the connector worker after the load;
+The double runs in a process of its own for 1, 2 and 4, so the load generator does not slow it down.
+5. GitHub calls per operation, from the double's request log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from connector.ghdouble import GitHubDouble, seed_demo  # noqa: E402
+
+TOKEN = "bench-github-token-0123456789"
+API_KEY = "bench-api-key-0123456789abcdef"
+LIST_BODY = {"state": "all", "per_page": 20}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, kind: str, github_url: str = "-") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "serve.py"), kind, str(self.port), github_url, TOKEN, API_KEY])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{kind} server did not start")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def timed_calls(session: requests.Session, url: str, count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = session.post(url, json=LIST_BODY, headers={"Authorization": f"Bearer {API_KEY}"})
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.text
+    return samples
+
+
+def overhead(connector: Server, bare: Server, total: int) -> tuple[float, float]:
+    sessions = {name: requests.Session() for name in ("connector", "bare")}
+    urls = {"connector": f"{connector.url}/chatgpt/prs/list", "bare": f"{bare.url}/list"}
+    for name in urls:  # warm up connections, validators and caches
+        timed_calls(sessions[name], urls[name], 100)
+    samples: dict[str, list[float]] = {"connector": [], "bare": []}
+    rounds = 10
+    for _ in range(rounds):
+        for name in urls:
+            samples[name] += timed_calls(sessions[name], urls[name], total // rounds)
+    return statistics.median(samples["connector"]), statistics.median(samples["bare"])
+
+
+def throughput(server: Server, concurrency: int, seconds: float) -> tuple[float, int]:
+    done, errors = [0] * concurrency, [0] * concurrency
+    stop = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < stop:
+            response = session.post(f"{server.url}/chatgpt/prs/list", json=LIST_BODY,
+                                    headers={"Authorization": f"Bearer {API_KEY}"})
+            done[index] += 1
+            errors[index] += response.status_code != 200
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.monotonic() - start), sum(errors)
+
+
+COLD_START = """
+import time
+start = time.perf_counter()
+from connector.app import create_app
+from connector.settings import Secret, Settings
+create_app(Settings(api_keys=(Secret("k" * 32),), github_token=Secret("t"), github_api_url="http://127.0.0.1:9"))
+print(time.perf_counter() - start)
+"""
+
+
+def cold_start(runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", COLD_START], cwd=ROOT, capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def calls_per_operation(double: GitHubDouble, connector: Server) -> dict[str, int]:
+    session, auth = requests.Session(), {"Authorization": f"Bearer {API_KEY}"}
+    pr = 3
+    operations = {
+        "dispatch_event": ("/chatgpt/dispatch", {"event_type": "deploy"}),
+        "list_pull_requests": ("/chatgpt/prs/list", {}),
+        "comment_on_pull_request": ("/chatgpt/prs/comment", {"number": pr, "body": "bench"}),
+        "add_labels_to_pull_request": ("/chatgpt/prs/label", {"number": pr, "labels": ["bug"]}),
+    }
+    counts = {}
+    for name, (path, body) in operations.items():
+        double.clear_requests()
+        response = session.post(connector.url + path, json=body, headers=auth)
+        assert response.status_code < 300, response.text
+        counts[name] = len(double.requests)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+
+    github = Server("double")
+    connector, bare = Server("connector", github.url), Server("bare", github.url)
+    try:
+        connector_median, bare_median = overhead(connector, bare, args.requests)
+        rps, errors = throughput(connector, args.concurrency, args.seconds)
+        bare_rps, _ = throughput(bare, args.concurrency, args.seconds)
+        rss = connector.rss_mb()
+    finally:
+        for server in (connector, bare, github):
+            server.stop()
+
+    # Call counts need the double's request log, so this double runs in this process.
+    double = GitHubDouble(token=TOKEN).start()
+    seed_demo(double)
+    counted = Server("connector", double.url)
+    try:
+        counts = calls_per_operation(double, counted)
+    finally:
+        counted.stop()
+        double.stop()
+    start = cold_start()
+
+    ratio = connector_median / bare_median
+    print(f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}")
+    print(f"{platform.machine()}, {platform.processor() or 'cpu n/a'}, {_cores()} cores, Python {platform.python_version()}\n")
+    print("| measure | result | target |")
+    print("| --- | --- | --- |")
+    print(f"| overhead ratio (median latency, connector / bare ASGI, list_pull_requests) | "
+          f"{ratio:.2f} ({connector_median * 1000:.2f} ms / {bare_median * 1000:.2f} ms) | ≤ 1.5 |")
+    print(f"| throughput, one worker, {args.concurrency} clients | {rps:.0f} req/s "
+          f"(bare: {bare_rps:.0f} req/s; ratio {bare_rps / rps:.2f}), {errors} errors | — |")
+    print(f"| cold start (import + spec load + app build, median of 5) | {start:.3f} s | ≤ 0.5 s |")
+    print(f"| resident memory of the worker after the load | {rss:.1f} MB | ≤ 80 MB |")
+    for name, count in counts.items():
+        print(f"| GitHub calls: {name} | {count} | minimum |")
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""A server process for the benchmark: the connector, a bare ASGI app making the same GitHub call,
+or the GitHub double (in a process of its own, so the load generator does not slow it down).
+
+    python bench/serve.py connector|bare PORT GITHUB_URL GITHUB_TOKEN API_KEY
+    python bench/serve.py double PORT - GITHUB_TOKEN -
+
+Both use the connector's own GitHub client, so the GitHub call costs the same and the difference
+between them is what the connector adds: Connexion's middleware (routing, bearer auth, request
+and response validation), Flask behind a2wsgi, the error handling and the response shaping.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from connector.github import GitHub, Repository  # noqa: E402
+from connector.settings import Secret, Settings  # noqa: E402
+
+OWNER, REPO = "octo-demo", "hello-connector"
+
+
+def bare_app(github: GitHub):
+    from starlette.concurrency import run_in_threadpool
+
+    repo = Repository(OWNER, REPO)
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = json.loads(body or b"{}")
+        query = {"state": request.get("state", "open"), "per_page": request.get("per_page", 20), "page": 1}
+        pulls, next_page = await run_in_threadpool(github.list_pulls, repo, query)
+        payload = json.dumps({"repository": repo.full_name, "count": len(pulls), "next_page": next_page}).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    return app
+
+
+def serve_double(port: int, token: str) -> None:
+    import time
+
+    from connector.ghdouble import GitHubDouble, seed_demo
+
+    double = GitHubDouble(token=token).start(port=port)
+    seed_demo(double)
+    while True:
+        time.sleep(3600)
+
+
+def main() -> None:
+    kind, port, github_url, token, api_key = sys.argv[1:6]
+    if kind == "double":
+        serve_double(int(port), token)
+    if kind == "connector":
+        from connector.app import create_app
+
+        settings = Settings(api_keys=(Secret(api_key),), github_token=Secret(token), github_api_url=github_url,
+                            default_repo=(OWNER, REPO), public_base_url="https://bench.example")
+        app = create_app(settings)
+    else:
+        app = bare_app(GitHub(base_url=github_url, token=Secret(token), timeout=10))
+    uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

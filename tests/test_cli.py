@@ -1,0 +1,94 @@
+"""The command line, run as an operator would: `connector spec` and `connector serve` in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import API_KEY, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """A minimal environment: nothing from the developer's shell leaks into the connector."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **values}
+
+
+def connector(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "connector", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_spec_prints_the_document_exactly_as_served(make_client, double):
+    env = clean_env(PUBLIC_BASE_URL="https://connector.example.com", CONNECTOR_DEFAULT_REPO="octo-org/webapp")
+    printed = subprocess.run([sys.executable, "-m", "connector", "spec"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+
+    served = make_client(public_base_url="https://connector.example.com", default_repo=("octo-org", "webapp")
+                         ).get("/openapi.json").text
+
+    assert printed.strip() == served
+    assert json.loads(printed)["servers"] == [{"url": "https://connector.example.com"}]
+
+
+def test_serve_refuses_to_start_without_an_api_key_outside_the_sandbox():
+    process = connector("serve", "--port", str(free_port()), env=clean_env(GITHUB_TOKEN="ghp_x"))
+    output, _ = process.communicate(timeout=30)
+
+    assert process.returncode == 2
+    assert "CONNECTOR_API_KEY is not set" in output
+    assert "ghp_x" not in output
+
+
+@pytest.fixture
+def sandbox_server():
+    port = free_port()
+    process = connector("serve", "--port", str(port), env=clean_env())
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    key = None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if match := re.search(r"API key:\s+(\S+)", line):
+            key = match.group(1)
+        if "Uvicorn running" in line:  # logged once the socket is bound
+            break
+    assert key, "".join(lines)
+    yield f"http://127.0.0.1:{port}", key, lines
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=15)
+
+
+def test_serve_without_a_token_starts_the_sandbox_with_a_working_demo_key(sandbox_server):
+    url, key, lines = sandbox_server
+    banner = "".join(lines)
+    assert "SANDBOX MODE" in banner and "curl -s" in banner
+    auth = {"Authorization": f"Bearer {key}"}
+
+    listed = requests.post(f"{url}/chatgpt/prs/list", json={"state": "all"}, headers=auth, timeout=10).json()
+    number = next(pr["number"] for pr in listed["pull_requests"] if pr["state"] == "open")
+    commented = requests.post(f"{url}/chatgpt/prs/comment", json={"number": number, "body": "hi"}, headers=auth, timeout=10)
+    labelled = requests.post(f"{url}/chatgpt/prs/label", json={"number": number, "labels": ["bug"]}, headers=auth, timeout=10)
+    dispatched = requests.post(f"{url}/chatgpt/dispatch", json={"event_type": "deploy"}, headers=auth, timeout=10)
+    anonymous = requests.post(f"{url}/chatgpt/prs/list", json={}, timeout=10)
+
+    assert listed["repository"] == "octo-demo/hello-connector"
+    assert len(listed["pull_requests"]) >= 5
+    assert commented.status_code == 201
+    assert "bug" in labelled.json()["labels"]
+    assert dispatched.status_code == 202
+    assert anonymous.status_code == 401
+    assert key != API_KEY
