@@ -67,6 +67,24 @@ def test_adapter_refuses_an_invalid_3_1_document():
         make_client(document)
 
 
+def test_adapter_refuses_an_invalid_schema_object():
+    document = feature_spec()
+    body = document["paths"]["/echo"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body["properties"]["count"]["type"] = "integr"
+
+    with pytest.raises(InvalidSpecification, match="invalid schema at"):
+        make_client(document)
+
+
+def test_adapter_accepts_the_connectors_own_document():
+    from connector.openapi31 import OpenAPI31Specification
+    from connector.spec import load_document
+
+    spec = OpenAPI31Specification(load_document())
+
+    assert spec.version == (3, 1, 0)
+
+
 def test_adapter_refuses_a_3_0_document():
     with pytest.raises(InvalidSpecification, match="3.1"):
         make_client({**feature_spec(), "openapi": "3.0.3"})
