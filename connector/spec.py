@@ -27,7 +27,8 @@ SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 @lru_cache(maxsize=1)
 def _load(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        # libyaml's loader when PyYAML was built with it: ~10x faster, and this runs at every start.
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load_document(path: Path = SPEC_PATH) -> dict[str, Any]:
