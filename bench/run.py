@@ -8,7 +8,8 @@ Measured in one run, on one machine:
    requests interleaved in rounds so drift hits both alike);
 2. throughput: requests per second of one connector worker under concurrent clients;
 3. cold start: import of the app plus loading and validating the spec and building the app;
-4. resident memory of the connector worker after the load;
+4. resident memory of the connector worker: started, after the sequential run, after the concurrent
+   run (each concurrent request holds a worker thread, and threads bring malloc arenas);
 The double runs in a process of its own for 1, 2 and 4, so the load generator does not slow it down.
 5. GitHub calls per operation, from the double's request log.
 """
@@ -160,10 +161,13 @@ def main() -> None:
     github = Server("double")
     connector, bare = Server("connector", github.url), Server("bare", github.url)
     try:
+        time.sleep(0.5)
+        rss_idle = connector.rss_mb()
         connector_median, bare_median = overhead(connector, bare, args.requests)
+        rss_sequential = connector.rss_mb()
         rps, errors = throughput(connector, args.concurrency, args.seconds)
         bare_rps, _ = throughput(bare, args.concurrency, args.seconds)
-        rss = connector.rss_mb()
+        rss_concurrent = connector.rss_mb()
     finally:
         for server in (connector, bare, github):
             server.stop()
@@ -189,7 +193,8 @@ def main() -> None:
     print(f"| throughput, one worker, {args.concurrency} clients | {rps:.0f} req/s "
           f"(bare: {bare_rps:.0f} req/s; ratio {bare_rps / rps:.2f}), {errors} errors | — |")
     print(f"| cold start (import + spec load + app build, median of 5) | {start:.3f} s | ≤ 0.5 s |")
-    print(f"| resident memory of the worker after the load | {rss:.1f} MB | ≤ 80 MB |")
+    print(f"| resident memory of the worker: started / after the sequential run / after {args.concurrency} "
+          f"concurrent clients | {rss_idle:.1f} / {rss_sequential:.1f} / {rss_concurrent:.1f} MB | ≤ 80 MB |")
     for name, count in counts.items():
         print(f"| GitHub calls: {name} | {count} | minimum |")
 

@@ -50,38 +50,25 @@ class OpenAPI31Specification(OpenAPISpecification):
     """Connexion's OpenAPI specification, checked against the OpenAPI 3.1 meta-schema.
 
     The check uses the OpenAPI Initiative's own 3.1 schema (shipped in ``resources/``) and the
-    Draft 2020-12 meta-schema for every Schema Object, with jsonschema-rs (6 ms) and jsonschema
-    only to explain a failure. openapi-spec-validator does this and more (reference resolution,
-    duplicate operationIds) but costs 20 MB and 0.13 s at every start (docs/benchmarks.md), so it
-    runs in the test suite instead.
+    Draft 2020-12 meta-schema for every Schema Object. openapi-spec-validator does this and more
+    (reference resolution, duplicate operationIds) but costs 20 MB and 0.13 s at every start, and
+    jsonschema-rs would hold 5 MB per worker for a check made once (docs/benchmarks.md), so this
+    uses jsonschema, and openapi-spec-validator runs in the test suite.
     """
 
     @classmethod
     def _validate_spec(cls, spec: dict) -> None:
         if not str(spec.get("openapi", "")).startswith("3.1."):
             raise InvalidSpecification(f"expected an OpenAPI 3.1 document, got openapi: {spec.get('openapi')!r}")
-        openapi_meta, schema_meta = _meta_validators()
-        if not openapi_meta[0].is_valid(spec):
-            raise InvalidSpecification(f"invalid OpenAPI 3.1 document {_explain(openapi_meta[1], spec)}")
+        openapi = json.loads(resources.files(__package__).joinpath("resources/openapi-3.1-schema.json").read_text())
+        error = jsonschema.exceptions.best_match(Draft202012Validator(openapi).iter_errors(spec))
+        if error is not None:
+            raise InvalidSpecification(f"invalid OpenAPI 3.1 document at {json_path(error.absolute_path)}: {error.message}")
+        schema_validator = Draft202012Validator(Draft202012Validator.META_SCHEMA)  # one for all schemas
         for path, schema in _schema_objects(spec, ()):
-            if not schema_meta[0].is_valid(schema):
-                raise InvalidSpecification(f"invalid schema at {json_path(path)}: {_explain(schema_meta[1], schema)}")
-
-
-@lru_cache(maxsize=1)
-def _meta_validators() -> tuple[tuple[t.Any, dict], tuple[t.Any, dict]]:
-    """(fast validator, schema) for OpenAPI 3.1 documents and for Draft 2020-12 Schema Objects."""
-    openapi = json.loads(resources.files(__package__).joinpath("resources/openapi-3.1-schema.json").read_text())
-    schema = Draft202012Validator.META_SCHEMA
-    return (
-        (jsonschema_rs.Draft202012Validator(openapi), openapi),
-        (jsonschema_rs.Draft202012Validator(schema), schema),
-    )
-
-
-def _explain(meta_schema: dict, instance: t.Any) -> str:
-    error = jsonschema.exceptions.best_match(Draft202012Validator(meta_schema).iter_errors(instance))
-    return f"at {json_path(error.absolute_path)}: {error.message}" if error else "(rejected by jsonschema-rs)"
+            error = jsonschema.exceptions.best_match(schema_validator.iter_errors(schema))
+            if error is not None:
+                raise InvalidSpecification(f"invalid schema at {json_path(path)}: {error.message}")
 
 
 def _schema_objects(node: t.Any, path: tuple) -> t.Iterator[tuple[tuple, dict]]:
