@@ -11,7 +11,8 @@ Measured in one run, on one machine:
 4. resident memory of the connector worker: started, after the sequential run, after the concurrent
    run (each concurrent request holds a worker thread, and threads bring malloc arenas);
 The double runs in a process of its own for 1, 2 and 4, so the load generator does not slow it down.
-5. GitHub calls per operation, from the double's request log.
+5. GitHub calls per operation, from the double's request log;
+6. what PyGithub's default write pacing would cost a shared client (5 comments in a row).
 """
 
 from __future__ import annotations
@@ -151,6 +152,30 @@ def calls_per_operation(double: GitHubDouble, connector: Server) -> dict[str, in
     return counts
 
 
+def pygithub_write_pacing(double: GitHubDouble, writes: int = 5) -> tuple[float, float]:
+    """Wall time of `writes` comments in a row (say, from different users) through one shared
+    client: PyGithub's default pacing (1 s after the previous write, 0.25 s after any request)
+    against the connector's client, which leaves pacing to GitHub's rate limits."""
+    from github import Auth, Github
+
+    from connector.github import GitHub, Repository
+    from connector.settings import Secret
+
+    repo = Repository("octo-demo", "hello-connector")
+    default = Github(auth=Auth.Token(TOKEN), base_url=double.url)
+    ours = GitHub(base_url=double.url, token=Secret(TOKEN), timeout=10)
+    path = f"{repo.path}/issues/3/comments"
+
+    start = time.perf_counter()
+    for _ in range(writes):
+        default.requester.requestJsonAndCheck("POST", path, input={"body": "paced"})
+    paced = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(writes):
+        ours.create_comment(repo, 3, "unpaced")
+    return paced, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
@@ -178,6 +203,7 @@ def main() -> None:
     counted = Server("connector", double.url)
     try:
         counts = calls_per_operation(double, counted)
+        paced, unpaced = pygithub_write_pacing(double)
     finally:
         counted.stop()
         double.stop()
@@ -185,7 +211,7 @@ def main() -> None:
 
     ratio = connector_median / bare_median
     print(f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}")
-    print(f"{platform.machine()}, {platform.processor() or 'cpu n/a'}, {_cores()} cores, Python {platform.python_version()}\n")
+    print(f"{platform.machine()}, {_cpu()}, {_cores()} cores, Python {platform.python_version()}\n")
     print("| measure | result | target |")
     print("| --- | --- | --- |")
     print(f"| overhead ratio (median latency, connector / bare ASGI, list_pull_requests) | "
@@ -195,8 +221,20 @@ def main() -> None:
     print(f"| cold start (import + spec load + app build, median of 5) | {start:.3f} s | ≤ 0.5 s |")
     print(f"| resident memory of the worker: started / after the sequential run / after {args.concurrency} "
           f"concurrent clients | {rss_idle:.1f} / {rss_sequential:.1f} / {rss_concurrent:.1f} MB | ≤ 80 MB |")
+    print(f"| 5 comments in a row through one shared PyGithub client: default pacing / the connector's | "
+          f"{paced:.2f} s / {unpaced:.3f} s | — |")
     for name, count in counts.items():
         print(f"| GitHub calls: {name} | {count} | minimum |")
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu n/a"
 
 
 def _cores() -> int:
