@@ -203,8 +203,13 @@ def _validator_for(schema: dict, *, with_defaults: bool) -> jsonschema.protocols
     key = (id(schema), with_defaults)
     entry = _COMPILED.get(key)
     if entry is None or entry[0] is not schema:
-        cls = _RequestValidator if with_defaults else _ResponseValidator
-        entry = (schema, cls(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        # Responses are checked without asserting `format` (an annotation in Draft 2020-12 unless
+        # a validator opts in): they are the connector's own output, and it saves ~10% per check.
+        if with_defaults:
+            validator = _RequestValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        else:
+            validator = _ResponseValidator(schema)
+        entry = (schema, validator)
         _COMPILED[key] = entry
     return entry[1]
 
