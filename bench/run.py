@@ -150,7 +150,8 @@ print(time.perf_counter() - start)
 """
 
 
-def cold_start(runs: int = 5) -> float:
+def cold_start(runs: int = 7) -> tuple[float, float]:
+    """Median and fastest of `runs` fresh interpreters importing the app and building it."""
     # A deployed connector imports compiled bytecode; make sure the project's own modules are
     # compiled even where PYTHONDONTWRITEBYTECODE is set (installed dependencies already are).
     compileall.compile_dir(str(ROOT / "connector"), quiet=1)
@@ -158,7 +159,7 @@ def cold_start(runs: int = 5) -> float:
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", COLD_START], cwd=ROOT, capture_output=True, text=True, check=True)
         times.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+    return statistics.median(times), min(times)
 
 
 def calls_per_operation(double: GitHubDouble, connector: Server) -> dict[str, int]:
@@ -247,7 +248,8 @@ def main() -> None:
           f"{latency['bare_cpu_ms']:.2f} ms | — |")
     print(f"| throughput, one worker, {args.concurrency} clients | {rps:.0f} req/s "
           f"(bare: {bare_rps:.0f} req/s; ratio {bare_rps / rps:.2f}), {errors} errors | — |")
-    print(f"| cold start (import + spec load + app build, median of 5) | {start:.3f} s | ≤ 0.5 s |")
+    print(f"| cold start (import + spec load and check + app build), median (fastest) of 7 | "
+          f"{start[0]:.3f} s ({start[1]:.3f} s) | ≤ 0.5 s |")
     print(f"| resident memory of the worker: started / after the sequential run / after {args.concurrency} "
           f"concurrent clients | {rss_idle:.1f} / {rss_sequential:.1f} / {rss_concurrent:.1f} MB | ≤ 80 MB |")
     print(f"| 5 comments in a row through one shared PyGithub client: default pacing / the connector's | "
