@@ -10,7 +10,8 @@ Measured in one run, on one machine:
 3. cold start: import of the app plus loading and validating the spec and building the app;
 4. resident memory of the connector worker: started, after the sequential run, after the concurrent
    run (each concurrent request holds a worker thread, and threads bring malloc arenas);
-The double runs in a process of its own for 1, 2 and 4, so the load generator does not slow it down.
+The double runs in a process of its own for 1, 2 and 4, so the load generator does not slow it
+down; the server under test has one core to itself, the double and the load generator the other.
 5. GitHub calls per operation, from the double's request log;
 6. what PyGithub's default write pacing would cost a shared client (5 comments in a row).
 """
@@ -28,6 +29,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -48,12 +50,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def pin(cpu: int) -> Callable[[], None] | None:
+    """Keep the server under test on one core and GitHub plus the load generator on the other,
+    so they do not steal each other's time (on a machine with at least two cores)."""
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 class Server:
     def __init__(self, kind: str, github_url: str = "-") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "serve.py"), kind, str(self.port), github_url, TOKEN, API_KEY])
+            [sys.executable, str(ROOT / "bench" / "serve.py"), kind, str(self.port), github_url, TOKEN, API_KEY],
+            preexec_fn=pin(1 if kind == "double" else 0))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -212,6 +223,8 @@ def main() -> None:
     args = parser.parse_args()
 
     start = cold_start()  # first, on a quiet machine
+    if pin(1) is not None:
+        pin(1)()  # the load generator shares the GitHub double's core
     github = Server("double")
     connector, bare = Server("connector", github.url), Server("bare", github.url)
     try:
