@@ -132,6 +132,8 @@ def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
         )
     except UnicodeDecodeError:
         raise BadRequest([FieldError("$", f"the body is not valid {encoding}")]) from None
+    except LookupError:  # a charset Python does not know, from the Content-Type header
+        raise BadRequest([FieldError("$", f"unknown charset {encoding!r}; send UTF-8 JSON")]) from None
     except RecursionError:
         raise BadRequest([FieldError("$", "the body is nested too deeply")]) from None
     except _StrictJSONError as exc:

@@ -156,3 +156,13 @@ def test_bodies_are_parsed_strictly(raw, message):
 
     assert response.status_code == 400
     assert message in response.json()["detail"]
+
+
+def test_an_unknown_charset_is_a_client_error():
+    client = make_client(feature_spec())
+
+    response = client.post("/echo", content=b'{"kind": "greeting"}',
+                           headers={"Content-Type": "application/json;charset=no-such-charset"})
+
+    assert response.status_code == 400
+    assert "unknown charset" in response.json()["detail"]
