@@ -44,7 +44,7 @@ from .errors import (
 )
 from .settings import Secret
 
-__all__ = ["GitHub", "Repository", "read_retry"]
+__all__ = ["GitHub", "Repository", "read_retry", "translate"]
 
 USER_AGENT = "github-chatgpt-connector/0.1 (+PyGithub)"
 
@@ -91,11 +91,7 @@ class GitHub:
             pool_size=pool_size,
             seconds_between_requests=None,
             seconds_between_writes=None,
-            lazy=True,
         )
-
-    def close(self) -> None:
-        self._client.close()
 
     # -- operations --------------------------------------------------------------------------
 
