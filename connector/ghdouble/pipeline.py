@@ -1,0 +1,102 @@
+"""How the double picks a reply, in the order GitHub applies its checks.
+
+Order matters because tests assert on it: a request is first matched and checked against
+GitHub's OpenAPI schema (and the verdict recorded, whatever happens next), then bad
+credentials win (401), then an injected fault, then an unknown route or repository (404),
+unparseable JSON (400), a schema violation (422), and only then the operation itself. A
+crash inside an operation is a bug in the double, so it becomes a loud 500 rather than a
+client left waiting.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from .faults import FaultQueue
+from .records import DOCS, RecordedRequest, Reply, error
+from .routes import Routes
+from .schemas import Operation, SchemaBook
+from .state import State
+
+__all__ = ["Checked", "authorized", "check", "decide"]
+
+
+@dataclass
+class Checked:
+    """The schema verdict on one request (the errors themselves go on the record)."""
+
+    op: Operation | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    path_errors: list[str] = field(default_factory=list)
+    bad_json: bool = False
+
+
+def authorized(token: str | None, header: str | None) -> bool:
+    """Accept ``token``/``Bearer`` with the expected token; a ``None`` token accepts all."""
+    if token is None:
+        return True
+    scheme, _, value = (header or "").strip().partition(" ")
+    return scheme.lower() in ("token", "bearer") and value.strip() == token
+
+
+def check(schemas: SchemaBook, rec: RecordedRequest, routed: bool) -> Checked:
+    """Match ``rec`` to an operation, parse its JSON body, and record any schema errors."""
+    match = schemas.match(rec.method, rec.path) if routed else None
+    if match is None:
+        rec.schema_errors.append(f"no such route: {rec.method} {rec.path}")
+        return Checked()
+    op, params = match
+    rec.operation_id = op.id
+    checked = Checked(op, params, schemas.check_path(op, params))
+    if rec.raw_body.strip():
+        try:
+            rec.body = jsonlib.loads(rec.raw_body)
+        except ValueError:
+            checked.bad_json = True
+    rec.schema_errors.extend(checked.path_errors)
+    if checked.bad_json:
+        rec.schema_errors.append("Problems parsing JSON")
+    else:
+        rec.schema_errors.extend(schemas.check_request(
+            op, rec.query, rec.body, bool(rec.raw_body.strip())))
+    return checked
+
+
+def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, token: str | None,
+           schemas: SchemaBook, faults: FaultQueue, state: State, routes: Routes) -> Reply | None:
+    """Check the request, then pick the reply (``None`` = drop the connection)."""
+    checked = check(schemas, rec, routed)
+    op = checked.op
+    doc = op.doc_url if op else DOCS
+    if not authorized(token, authorization):
+        return error(401, "Bad credentials", DOCS)
+    fault = faults.take(rec.method, rec.path)
+    if fault is not None:
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.drop:
+            return None
+        override = fault.reply(doc)
+        if override is not None:
+            return override
+    if op is None or checked.path_errors:
+        return error(404, "Not Found", doc)
+    if checked.bad_json:
+        return error(400, "Problems parsing JSON", doc)
+    if rec.schema_errors:
+        return error(422, "Invalid request.\n\n" + rec.schema_errors[0], doc)
+    params = {k: unquote(v) for k, v in checked.params.items()}
+    repo = state.find(params["owner"], params["repo"])
+    if repo is None:
+        return error(404, "Not Found", doc)
+    try:
+        reply = routes(op.id, repo, params, rec.query, rec.body)
+    except Exception as exc:  # a bug in the double: make it loud, not a hung client
+        rec.schema_errors.append(f"double crashed: {exc!r}")
+        return error(500, f"GitHub double error: {exc!r}", doc)
+    if isinstance(reply.body, dict) and reply.body.get("documentation_url", doc) is None:
+        reply.body["documentation_url"] = doc
+    return reply
