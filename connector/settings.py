@@ -129,13 +129,8 @@ def _split_keys(keys: Secret) -> tuple[Secret, ...]:
 def _parse_api_url(value: str | None) -> str:
     if value is None:
         return Settings.github_api_url
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise SettingsError(
-            f"GITHUB_API_URL={value!r} is not a base URL; use https://api.github.com or, for "
-            "GitHub Enterprise Server, https://HOST/api/v3"
-        )
-    return value.rstrip("/")
+    return _absolute_url(value, "GITHUB_API_URL", "is not a base URL; use https://api.github.com or, for "
+                         "GitHub Enterprise Server, https://HOST/api/v3")
 
 
 def _parse_timeout(value: str | None) -> int:
@@ -153,12 +148,15 @@ def _parse_timeout(value: str | None) -> int:
 def _parse_base_url(value: str | None) -> str | None:
     if value is None:
         return None
+    return _absolute_url(value, "PUBLIC_BASE_URL", "is not an absolute URL; use the https origin ChatGPT "
+                         "reaches the connector on, e.g. https://connector.example.com")
+
+
+def _absolute_url(value: str, name: str, problem: str) -> str:
+    """An http(s) URL with a host and no query or fragment, without its trailing slash."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise SettingsError(
-            f"PUBLIC_BASE_URL={value!r} is not an absolute URL; use the https origin ChatGPT "
-            "reaches the connector on, e.g. https://connector.example.com"
-        )
+        raise SettingsError(f"{name}={value!r} {problem}")
     return value.rstrip("/")
 
 
