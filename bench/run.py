@@ -181,6 +181,7 @@ def calls_per_operation(double: GitHubDouble, connector: Server) -> dict[str, in
         "list_pull_requests": ("/chatgpt/prs/list", {}),
         "comment_on_pull_request": ("/chatgpt/prs/comment", {"number": pr, "body": "bench"}),
         "add_labels_to_pull_request": ("/chatgpt/prs/label", {"number": pr, "labels": ["bug"]}),
+        "add_labels_to_pull_request, label list cached": ("/chatgpt/prs/label", {"number": pr, "labels": ["bug"]}),
     }
     counts = {}
     for name, (path, body) in operations.items():

@@ -10,12 +10,13 @@ different settings can live in one process.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import Misconfigured
 from .github import GitHub
+from .labels import LabelCache
 from .settings import Settings
 
 __all__ = ["Services", "ServicesMiddleware", "services", "github"]
@@ -25,6 +26,7 @@ __all__ = ["Services", "ServicesMiddleware", "services", "github"]
 class Services:
     settings: Settings
     github: GitHub | None
+    labels: LabelCache = field(default_factory=LabelCache)
 
 
 _current: ContextVar[Services] = ContextVar("connector_services")

@@ -11,6 +11,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
+    ├── UnknownLabel (422 unknown_label)
     ├── GitHubValidation (422 github_validation)
     ├── RateLimited (429 rate_limited)
     ├── GitHubUnavailable (502 github_unavailable)
@@ -48,6 +49,7 @@ __all__ = [
     "MethodNotAllowed",
     "UnsupportedMediaType",
     "NotAPullRequest",
+    "UnknownLabel",
     "GitHubValidation",
     "RateLimited",
     "GitHubUnavailable",
@@ -131,6 +133,10 @@ class NotAPullRequest(ConnectorError):
     status, code, title = 422, "not_a_pull_request", "Unprocessable Content"
 
 
+class UnknownLabel(ConnectorError):
+    status, code, title = 422, "unknown_label", "Unprocessable Content"
+
+
 class GitHubValidation(ConnectorError):
     status, code, title = 422, "github_validation", "Unprocessable Content"
 
@@ -166,6 +172,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     MethodNotAllowed,
     UnsupportedMediaType,
     NotAPullRequest,
+    UnknownLabel,
     GitHubValidation,
     RateLimited,
     GitHubUnavailable,

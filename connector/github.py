@@ -123,6 +123,17 @@ class GitHub:
             _, data = self._call("POST", f"{repo.path}/issues/{number}/labels", input={"labels": labels})
         return data
 
+    def list_label_names(self, repo: Repository, *, max_pages: int = 10) -> list[str]:
+        """Names of the repository's labels (up to 1,000: 10 pages of 100)."""
+        names: list[str] = []
+        page: int | None = 1
+        with self._translated(repo):
+            while page is not None and page <= max_pages:
+                headers, data = self._call("GET", f"{repo.path}/labels", parameters={"per_page": 100, "page": page})
+                names.extend(label["name"] for label in data)
+                page = _next_page(headers)
+        return names
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _call(self, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:

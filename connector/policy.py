@@ -1,19 +1,27 @@
 """Rules about what a request may ask for, checked before any GitHub call. Pure functions, no HTTP.
 
 The schema already rejects what it can express (lengths, patterns, key counts); this module holds the
-rules it cannot: the default repository, and GitHub's byte limit on a dispatch payload.
+rules it cannot: the default repository, GitHub's byte limit on a dispatch payload, and adding only
+labels the repository already has.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import uuid
 from typing import Any
 
-from .errors import BadRequest, FieldError
+from .errors import BadRequest, FieldError, UnknownLabel
 from .github import Repository
 
-__all__ = ["resolve_repository", "dispatch_payload", "new_request_id", "MAX_CLIENT_PAYLOAD_BYTES"]
+__all__ = [
+    "resolve_repository",
+    "dispatch_payload",
+    "existing_labels",
+    "new_request_id",
+    "MAX_CLIENT_PAYLOAD_BYTES",
+]
 
 # GitHub: "client_payload ... must be less than 64 KB"; measured on the JSON it receives.
 MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024
@@ -50,3 +58,33 @@ def dispatch_payload(client_payload: dict[str, Any] | None, request_id: str) -> 
             "less data (for example a reference to it)",
         )])
     return payload
+
+
+def existing_labels(requested: list[str], available: tuple[str, ...], repository: str) -> list[str]:
+    """The repository's own spelling of each requested label; refuses names it does not have.
+
+    GitHub matches label names without regard to case, and would create any name it does not know.
+    """
+    by_folded = {name.casefold(): name for name in available}
+    unknown = [name for name in requested if name.casefold() not in by_folded]
+    if unknown:
+        suggestions = {
+            name: [by_folded[match] for match in
+                   difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.6)]
+            for name in unknown
+        }
+        raise UnknownLabel(
+            _unknown_labels_detail(suggestions, available, repository),
+            unknown=unknown,
+            suggestions=[{"label": name, "did_you_mean": matches} for name, matches in suggestions.items()],
+        )
+    return [by_folded[name.casefold()] for name in requested]
+
+
+def _unknown_labels_detail(suggestions: dict[str, list[str]], available: tuple[str, ...], repository: str) -> str:
+    parts = []
+    for name, matches in suggestions.items():
+        hint = f"; did you mean {' or '.join(repr(match) for match in matches)}?" if matches else ""
+        parts.append(f"label {name!r} does not exist in {repository}{hint}")
+    listing = ", ".join(sorted(available, key=str.casefold)[:30]) or "none"
+    return "; ".join(parts) + f". Existing labels: {listing}."

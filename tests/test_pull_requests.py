@@ -184,10 +184,11 @@ def test_label_adds_and_returns_every_label_now_on_the_pull_request(client, doub
                                "labels": ["bug", "documentation", "needs-review"]}
     assert sorted(double.labels_on(OWNER, REPO, pulls["fix"])) == ["bug", "documentation", "needs-review"]
     assert [(r.method, r.path) for r in double.requests] == [
+        ("GET", f"{BASE}/labels"),
         ("GET", f"{BASE}/issues/{pulls['fix']}"),
         ("POST", f"{BASE}/issues/{pulls['fix']}/labels"),
     ]
-    assert double.requests[1].body == {"labels": ["needs-review", "documentation"]}
+    assert double.requests[2].body == {"labels": ["needs-review", "documentation"]}
 
 
 def test_label_refuses_a_plain_issue_number_without_writing(client, double, pulls):
@@ -196,7 +197,7 @@ def test_label_refuses_a_plain_issue_number_without_writing(client, double, pull
     assert response.status_code == 422
     assert response.json()["code"] == "not_a_pull_request"
     assert double.labels_on(OWNER, REPO, pulls["issue"]) == []
-    assert [r.method for r in double.requests] == ["GET"]
+    assert [r.method for r in double.requests] == ["GET", "GET"]
 
 
 @pytest.mark.parametrize("labels, path", [
@@ -227,3 +228,44 @@ def test_integral_numbers_sent_as_floats_reach_github_as_integers(client, double
     assert double.requests[0].query["per_page"] == "2"
     assert commented.status_code == 201
     assert double.requests[-1].path == f"{BASE}/issues/{pulls['fix']}/comments"
+
+
+def test_label_refuses_an_unknown_label_and_suggests_a_close_match_without_writing(client, double, pulls):
+    response = label(client, pulls["fix"], ["needs-review", "bgu"])
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "unknown_label"
+    assert "label 'bgu' does not exist in octo-org/webapp; did you mean 'bug'?" in problem["detail"]
+    assert problem["unknown"] == ["bgu"]
+    assert problem["suggestions"] == [{"label": "bgu", "did_you_mean": ["bug"]}]
+    assert [(r.method, r.path) for r in double.requests] == [("GET", f"{BASE}/labels")]
+    assert "bgu" not in double.repo_labels(OWNER, REPO)
+    assert double.labels_on(OWNER, REPO, pulls["fix"]) == ["bug"]
+
+
+def test_label_names_match_regardless_of_case_and_are_sent_as_the_repository_spells_them(client, double, pulls):
+    response = label(client, pulls["feat"], ["NEEDS-Review"])
+
+    assert response.json()["labels"] == ["needs-review"]
+    assert double.requests[-1].body == {"labels": ["needs-review"]}
+
+
+def test_the_label_list_is_read_once_for_a_burst_of_label_requests(client, double, pulls):
+    for number in (pulls["fix"], pulls["feat"], pulls["docs"]):
+        assert label(client, number, ["enhancement"]).status_code == 200
+
+    assert len(double.calls("GET", f"{BASE}/labels")) == 1
+    assert len(double.calls("POST")) == 3
+
+
+def test_every_page_of_a_long_label_list_is_read(make_client, double):
+    double.add_repo(OWNER, "big", labels=tuple(f"area/{i:03d}" for i in range(150)))
+    number = double.add_pull(OWNER, "big", title="x", head="x")
+    double.clear_requests()
+
+    response = make_client().post("/chatgpt/prs/label", json={"owner": OWNER, "repo": "big", "number": number,
+                                                                  "labels": ["area/149"]})
+
+    assert response.status_code == 200
+    assert [r.query.get("page") for r in double.calls("GET", f"/repos/{OWNER}/big/labels")] == ["1", "2"]

@@ -7,7 +7,7 @@ from typing import Any
 from ..context import github, services
 from ..errors import NotAPullRequest
 from ..github import Repository
-from ..policy import resolve_repository
+from ..policy import existing_labels, resolve_repository
 
 __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]
 
@@ -35,8 +35,11 @@ def comment_on_pull_request(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
     repo, number = _repository(body), body["number"]
+    client = github()
+    available = services().labels.get(repo.full_name, lambda: client.list_label_names(repo))
+    names = existing_labels(body["labels"], available, repo.full_name)
     _require_pull_request(repo, number)
-    labels = github().add_labels(repo, number, body["labels"])
+    labels = client.add_labels(repo, number, names)
     return {"ok": True, "number": number, "labels": [label["name"] for label in labels]}
 
 

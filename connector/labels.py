@@ -1,0 +1,36 @@
+"""Which labels a repository has, remembered briefly.
+
+GitHub creates any unknown label it is asked to add, so a typo from an assistant ("bgu") would
+quietly become a new label. The connector checks names against the repository's labels first;
+keeping that list for a short while means a burst of label requests costs one extra read, not one
+per request, while a label an operator just created is picked up within a minute.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["LabelCache"]
+
+
+class LabelCache:
+    def __init__(self, ttl_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+    def get(self, repository: str, load: Callable[[], list[str]]) -> tuple[str, ...]:
+        """The label names of ``repository`` (owner/name, any case), loading them when stale."""
+        key = repository.lower()
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                return entry[1]
+        names = tuple(load())  # outside the lock: a slow GitHub must not block other repositories
+        with self._lock:
+            self._entries[key] = (now + self._ttl, names)
+        return names

@@ -1,0 +1,48 @@
+"""Unit tests for the label rules and the label cache (no HTTP)."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.errors import UnknownLabel
+from connector.labels import LabelCache
+from connector.policy import existing_labels
+
+AVAILABLE = ("bug", "Enhancement", "good first issue", "needs-review")
+
+
+def test_existing_labels_are_returned_in_the_repositorys_spelling():
+    assert existing_labels(["BUG", "enhancement"], AVAILABLE, "o/r") == ["bug", "Enhancement"]
+
+
+def test_unknown_labels_are_all_named_with_close_matches():
+    with pytest.raises(UnknownLabel) as caught:
+        existing_labels(["bgu", "good-first-issue", "zzz"], AVAILABLE, "o/r")
+
+    error = caught.value
+    assert error.extra["unknown"] == ["bgu", "good-first-issue", "zzz"]
+    assert error.extra["suggestions"] == [
+        {"label": "bgu", "did_you_mean": ["bug"]},
+        {"label": "good-first-issue", "did_you_mean": ["good first issue"]},
+        {"label": "zzz", "did_you_mean": []},
+    ]
+    assert "label 'zzz' does not exist in o/r." in error.detail.replace(";", ".")
+    assert "Existing labels: bug, Enhancement, good first issue, needs-review." in error.detail
+
+
+def test_label_cache_reloads_after_its_time_to_live():
+    now = [0.0]
+    cache = LabelCache(ttl_seconds=60, clock=lambda: now[0])
+    loads = []
+
+    def load():
+        loads.append(1)
+        return ["bug"]
+
+    assert cache.get("O/R", load) == ("bug",)
+    now[0] = 59
+    assert cache.get("o/r", load) == ("bug",)
+    now[0] = 61
+    cache.get("o/r", load)
+
+    assert len(loads) == 2
