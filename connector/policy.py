@@ -78,7 +78,8 @@ def existing_labels(requested: list[str], available: tuple[str, ...], repository
             unknown=unknown,
             suggestions=[{"label": name, "did_you_mean": matches} for name, matches in suggestions.items()],
         )
-    return [by_folded[name.casefold()] for name in requested]
+    # "Bug" and "bug" are distinct to the schema's uniqueItems but the same label to GitHub.
+    return list(dict.fromkeys(by_folded[name.casefold()] for name in requested))
 
 
 def _unknown_labels_detail(suggestions: dict[str, list[str]], available: tuple[str, ...], repository: str) -> str:

@@ -15,6 +15,10 @@ def test_existing_labels_are_returned_in_the_repositorys_spelling():
     assert existing_labels(["BUG", "enhancement"], AVAILABLE, "o/r") == ["bug", "Enhancement"]
 
 
+def test_names_differing_only_in_case_are_sent_once():
+    assert existing_labels(["Bug", "bug", "BUG"], AVAILABLE, "o/r") == ["bug"]
+
+
 def test_unknown_labels_are_all_named_with_close_matches():
     with pytest.raises(UnknownLabel) as caught:
         existing_labels(["bgu", "good-first-issue", "zzz"], AVAILABLE, "o/r")
