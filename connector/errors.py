@@ -239,7 +239,7 @@ def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse
         status_code=error.status,
         mimetype=PROBLEM_JSON,
         content_type=PROBLEM_JSON,
-        body=json.dumps(error.to_problem(), ensure_ascii=False).encode(),
+        body=json.dumps(error.to_problem(), ensure_ascii=False, separators=(",", ":")).encode(),
         headers=error.headers,
     )
 

@@ -88,4 +88,5 @@ def _unknown_labels_detail(suggestions: dict[str, list[str]], available: tuple[s
         hint = f"; did you mean {' or '.join(repr(match) for match in matches)}?" if matches else ""
         parts.append(f"label {name!r} does not exist in {repository}{hint}")
     listing = ", ".join(sorted(available, key=str.casefold)[:30]) or "none"
-    return "; ".join(parts) + f". Existing labels: {listing}."
+    sentence = "; ".join(parts)
+    return sentence + ("" if sentence.endswith("?") else ".") + f" Existing labels: {listing}."

@@ -30,7 +30,8 @@ def test_unknown_labels_are_all_named_with_close_matches():
         {"label": "good-first-issue", "did_you_mean": ["good first issue"]},
         {"label": "zzz", "did_you_mean": []},
     ]
-    assert "label 'zzz' does not exist in o/r." in error.detail.replace(";", ".")
+    assert error.detail.startswith("label 'bgu' does not exist in o/r; did you mean 'bug'?; ")
+    assert "label 'zzz' does not exist in o/r. Existing labels:" in error.detail
     assert "Existing labels: bug, Enhancement, good first issue, needs-review." in error.detail
 
 
