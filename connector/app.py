@@ -92,3 +92,6 @@ def _warn_about(settings: Settings, github: GitHub | None) -> None:
         log.warning("PUBLIC_BASE_URL=%s is not https; ChatGPT only calls https servers", settings.public_base_url)
     if github is None:
         log.warning("GITHUB_TOKEN is not set: every GitHub operation will answer 503 misconfigured")
+    if not settings.allowed_repos and not settings.sandbox:
+        log.warning("CONNECTOR_ALLOWED_REPOS is not set: every repository the GitHub token can reach is "
+                    "exposed to callers; list the ones they need, e.g. CONNECTOR_ALLOWED_REPOS=octo-org/webapp")

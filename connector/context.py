@@ -9,14 +9,18 @@ different settings can live in one process.
 
 from __future__ import annotations
 
+import functools
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import Misconfigured
-from .github import GitHub
+from .allowlist import RepoAllowlist
+from .github import GitHub, Repository
 from .labels import LabelCache
+from .policy import resolve_repository
 from .settings import Settings
 
 __all__ = ["Services", "ServicesMiddleware", "services", "github"]
@@ -27,6 +31,14 @@ class Services:
     settings: Settings
     github: GitHub | None
     labels: LabelCache = field(default_factory=LabelCache)
+
+    @functools.cached_property
+    def allowlist(self) -> RepoAllowlist:
+        return RepoAllowlist(self.settings.allowed_repos)
+
+    def repository(self, body: dict[str, Any]) -> Repository:
+        """The repository a request body names, resolved and checked against the allowlist."""
+        return resolve_repository(body, self.settings.default_repo, self.allowlist)
 
 
 _current: ContextVar[Services] = ContextVar("connector_services")

@@ -7,6 +7,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── BadRequest (400 validation_error)       ── the request does not match the schema
     ├── Unauthorized (401 unauthorized)         ── missing or wrong API key
     ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
+    ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
     ├── NotFound (404 not_found)                ── repository, pull request or route
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── UnsupportedMediaType (415 unsupported_media_type)
@@ -45,6 +46,7 @@ __all__ = [
     "FieldError",
     "Unauthorized",
     "GitHubForbidden",
+    "RepoNotAllowed",
     "NotFound",
     "MethodNotAllowed",
     "UnsupportedMediaType",
@@ -117,6 +119,10 @@ class GitHubForbidden(ConnectorError):
     status, code, title = 403, "github_forbidden", "Forbidden"
 
 
+class RepoNotAllowed(ConnectorError):
+    status, code, title = 403, "repo_not_allowed", "Forbidden"
+
+
 class NotFound(ConnectorError):
     status, code, title = 404, "not_found", "Not Found"
 
@@ -168,6 +174,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     BadRequest,
     Unauthorized,
     GitHubForbidden,
+    RepoNotAllowed,
     NotFound,
     MethodNotAllowed,
     UnsupportedMediaType,

@@ -1,8 +1,8 @@
 """Rules about what a request may ask for, checked before any GitHub call. Pure functions, no HTTP.
 
 The schema already rejects what it can express (lengths, patterns, key counts); this module holds the
-rules it cannot: the default repository, GitHub's byte limit on a dispatch payload, and adding only
-labels the repository already has.
+rules it cannot: the default repository, the operator's repository allowlist, GitHub's byte limit on
+a dispatch payload, and adding only labels the repository already has.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import json
 import uuid
 from typing import Any
 
-from .errors import BadRequest, FieldError, UnknownLabel
+from .allowlist import RepoAllowlist
+from .errors import BadRequest, FieldError, RepoNotAllowed, UnknownLabel
 from .github import Repository
 
 __all__ = [
@@ -27,10 +28,17 @@ __all__ = [
 MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024
 
 
-def resolve_repository(body: dict[str, Any], default: tuple[str, str] | None) -> Repository:
-    """The repository a request names, or the configured default when it names none."""
+def resolve_repository(body: dict[str, Any], default: tuple[str, str] | None,
+                       allowlist: RepoAllowlist) -> Repository:
+    """The repository a request names (or the configured default), if the operator allows it."""
     owner, name = body.get("owner"), body.get("repo")
     if owner and name:
+        if not allowlist.allows(owner, name):
+            # Says nothing about which repositories are allowed: that is the operator's business.
+            raise RepoNotAllowed(
+                f"{owner}/{name} is not among the repositories this connector may act on; ask the "
+                "operator, or use a repository you were told to work in."
+            )
         return Repository(owner, name)
     if owner is None and name is None and default is not None:
         return Repository(*default)

@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .allowlist import PATTERN as ALLOWED_REPO_PATTERN
+from .allowlist import RepoAllowlist
+
 __all__ = ["Secret", "Settings", "SettingsError", "DEFAULT_CORS_ORIGINS"]
 
 DEFAULT_CORS_ORIGINS = ("https://chatgpt.com", "https://chat.openai.com")
@@ -57,6 +60,7 @@ class Settings:
     public_base_url: str | None = None
     default_repo: tuple[str, str] | None = None
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    allowed_repos: tuple[str, ...] = ()
     sandbox: bool = False
 
     @classmethod
@@ -72,6 +76,7 @@ class Settings:
             public_base_url=_parse_base_url(env.get("PUBLIC_BASE_URL")),
             default_repo=_parse_repo(env.get("CONNECTOR_DEFAULT_REPO")),
             cors_origins=_parse_origins(env.get("CONNECTOR_CORS_ORIGINS")),
+            allowed_repos=_parse_allowed_repos(env.get("CONNECTOR_ALLOWED_REPOS")),
             sandbox=sandbox,
         ).validated()
 
@@ -82,6 +87,11 @@ class Settings:
                 "CONNECTOR_API_KEY is not set: set it (or CONNECTOR_API_KEY_FILE) to one or more "
                 "comma-separated random keys, e.g. the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        if self.default_repo is not None and not RepoAllowlist(self.allowed_repos).allows(*self.default_repo):
+            raise SettingsError(
+                f"CONNECTOR_DEFAULT_REPO={'/'.join(self.default_repo)} is not matched by "
+                "CONNECTOR_ALLOWED_REPOS; add it there or choose an allowed repository"
             )
         return self
 
@@ -169,6 +179,19 @@ def _parse_repo(value: str | None) -> tuple[str, str] | None:
             f"CONNECTOR_DEFAULT_REPO={value!r} is not owner/repo; use e.g. octo-org/webapp"
         )
     return owner, repo
+
+
+def _parse_allowed_repos(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    patterns = tuple(part.strip() for part in value.split(",") if part.strip())
+    for pattern in patterns:
+        if not ALLOWED_REPO_PATTERN.match(pattern) or pattern.endswith(("/.", "/..")):
+            raise SettingsError(
+                f"CONNECTOR_ALLOWED_REPOS contains {pattern!r}; list owner/repo or owner/* patterns "
+                "separated by commas, e.g. octo-org/webapp,octo-org/*"
+            )
+    return patterns
 
 
 def _parse_origins(value: str | None) -> tuple[str, ...]:

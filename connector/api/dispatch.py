@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import github, services
-from ..policy import dispatch_payload, new_request_id, resolve_repository
+from ..policy import dispatch_payload, new_request_id
 
 __all__ = ["dispatch_event"]
 
 
 def dispatch_event(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    repo = resolve_repository(body, services().settings.default_repo)
+    repo = services().repository(body)
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload(body.get("client_payload"), request_id)
     github().dispatch(repo, body["event_type"], payload)

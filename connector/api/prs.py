@@ -7,7 +7,7 @@ from typing import Any
 from ..context import github, services
 from ..errors import NotAPullRequest
 from ..github import Repository
-from ..policy import existing_labels, resolve_repository
+from ..policy import existing_labels
 
 __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]
 
@@ -44,7 +44,7 @@ def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _repository(body: dict[str, Any]) -> Repository:
-    return resolve_repository(body, services().settings.default_repo)
+    return services().repository(body)
 
 
 def _require_pull_request(repo: Repository, number: int) -> None:
