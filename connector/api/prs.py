@@ -8,6 +8,7 @@ from ..context import github, services
 from ..errors import NotAPullRequest
 from ..github import Repository
 from ..policy import existing_labels
+from ..untrusted import capped, visible
 
 __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]
 
@@ -40,7 +41,7 @@ def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
     names = existing_labels(body["labels"], available, repo.full_name)
     _require_pull_request(repo, number)
     labels = client.add_labels(repo, number, names)
-    return {"ok": True, "number": number, "labels": [label["name"] for label in labels]}
+    return {"ok": True, "number": number, "labels": [visible(label["name"]) for label in labels]}
 
 
 def _repository(body: dict[str, Any]) -> Repository:
@@ -58,18 +59,37 @@ def _require_pull_request(repo: Repository, number: int) -> None:
         )
 
 
+# Per-field caps keep a full page of 100 pull requests under ChatGPT's ~100k-character limit.
+TITLE_LIMIT, BRANCH_LIMIT, LOGIN_LIMIT, LABELS_LIMIT = 120, 80, 39, 8
+
+
 def _summary(pull: dict[str, Any]) -> dict[str, Any]:
-    return {
+    truncated: list[str] = []
+
+    def text(field: str, value: str, limit: int) -> str:
+        clean, cut = capped(value, limit)
+        if cut:
+            truncated.append(field)
+        return clean
+
+    login = (pull.get("user") or {}).get("login")
+    summary = {
         "number": pull["number"],
-        "title": pull["title"],
+        "title": text("title", pull["title"], TITLE_LIMIT),
         "state": pull["state"],
         "draft": bool(pull.get("draft")),
         "merged": pull.get("merged_at") is not None,
-        "author": (pull.get("user") or {}).get("login"),
-        "head": pull["head"]["ref"],
-        "base": pull["base"]["ref"],
-        "labels": [label["name"] for label in pull.get("labels") or []],
+        "author": text("author", login, LOGIN_LIMIT) if login is not None else None,
+        "head": text("head", pull["head"]["ref"], BRANCH_LIMIT),
+        "base": text("base", pull["base"]["ref"], BRANCH_LIMIT),
+        "labels": [visible(label["name"]) for label in pull.get("labels") or []],
         "html_url": pull["html_url"],
         "created_at": pull["created_at"],
         "updated_at": pull["updated_at"],
     }
+    if len(summary["labels"]) > LABELS_LIMIT:
+        summary["labels"] = summary["labels"][:LABELS_LIMIT]
+        truncated.append("labels")
+    if truncated:
+        summary["truncated"] = truncated
+    return summary
