@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -20,9 +21,14 @@ __all__ = [
     "resolve_repository",
     "dispatch_payload",
     "existing_labels",
+    "comment_body",
     "new_request_id",
     "MAX_CLIENT_PAYLOAD_BYTES",
 ]
+
+# A GitHub @mention: a login, or org/team, not preceded by a word character (so not an e-mail).
+_MENTION = re.compile(r"(?<![\w@/`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?)")
+MAX_COMMENT_CHARACTERS = 65_536
 
 # GitHub: "client_payload ... must be less than 64 KB"; measured on the JSON it receives.
 MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024
@@ -98,3 +104,27 @@ def _unknown_labels_detail(suggestions: dict[str, list[str]], available: tuple[s
     listing = ", ".join(sorted(available, key=str.casefold)[:30]) or "none"
     sentence = "; ".join(parts)
     return sentence + ("" if sentence.endswith("?") else ".") + f" Existing labels: {listing}."
+
+
+def comment_body(body: str, *, max_mentions: int, footer: str | None) -> str:
+    """The comment to post: at most ``max_mentions`` distinct @mentions, plus the footer if any.
+
+    The cap keeps an assistant that was steered by text it read from pinging a whole organisation.
+    """
+    mentioned = sorted({match.lower() for match in _MENTION.findall(body)})
+    if len(mentioned) > max_mentions:
+        raise BadRequest([FieldError(
+            "$.body",
+            f"mentions {len(mentioned)} people or teams (@{', @'.join(mentioned[:10])}); this connector "
+            f"allows at most {max_mentions} per comment, so mention fewer",
+        )])
+    if footer is None:
+        return body
+    posted = f"{body}\n\n{footer}"
+    if len(posted) > MAX_COMMENT_CHARACTERS:
+        raise BadRequest([FieldError(
+            "$.body",
+            f"must be at most {MAX_COMMENT_CHARACTERS - len(footer) - 2} characters long here, because "
+            "this connector adds an attribution footer",
+        )])
+    return posted

@@ -61,6 +61,8 @@ class Settings:
     default_repo: tuple[str, str] | None = None
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     allowed_repos: tuple[str, ...] = ()
+    max_mentions: int = 5
+    comment_footer: bool = False
     sandbox: bool = False
 
     @classmethod
@@ -77,6 +79,8 @@ class Settings:
             default_repo=_parse_repo(env.get("CONNECTOR_DEFAULT_REPO")),
             cors_origins=_parse_origins(env.get("CONNECTOR_CORS_ORIGINS")),
             allowed_repos=_parse_allowed_repos(env.get("CONNECTOR_ALLOWED_REPOS")),
+            max_mentions=_parse_count("CONNECTOR_MAX_MENTIONS", env.get("CONNECTOR_MAX_MENTIONS"), Settings.max_mentions),
+            comment_footer=_parse_bool("CONNECTOR_COMMENT_FOOTER", env.get("CONNECTOR_COMMENT_FOOTER")),
             sandbox=sandbox,
         ).validated()
 
@@ -179,6 +183,24 @@ def _parse_repo(value: str | None) -> tuple[str, str] | None:
             f"CONNECTOR_DEFAULT_REPO={value!r} is not owner/repo; use e.g. octo-org/webapp"
         )
     return owner, repo
+
+
+def _parse_count(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) > 1000:
+        raise SettingsError(f"{name}={value!r} is not a whole number from 0 to 1000, e.g. {default}")
+    return int(value)
+
+
+def _parse_bool(name: str, value: str | None) -> bool:
+    if value is None:
+        return False
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={value!r} is not a boolean; use true or false")
 
 
 def _parse_allowed_repos(value: str | None) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from typing import Any
 from ..context import github, services
 from ..errors import NotAPullRequest
 from ..github import Repository
-from ..policy import existing_labels
+from ..policy import comment_body, existing_labels
 from ..untrusted import capped, visible
 
 __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]
@@ -27,10 +27,14 @@ def list_pull_requests(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def comment_on_pull_request(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def comment_on_pull_request(body: dict[str, Any], user: str) -> tuple[dict[str, Any], int]:
+    settings = services().settings
     repo, number = _repository(body), body["number"]
+    footer = f"<sub>Posted by an assistant through the GitHub connector (API key {user}).</sub>"
+    text = comment_body(body["body"], max_mentions=settings.max_mentions,
+                        footer=footer if settings.comment_footer else None)
     _require_pull_request(repo, number)
-    comment = github().create_comment(repo, number, body["body"])
+    comment = github().create_comment(repo, number, text)
     return {"ok": True, "comment_id": comment["id"], "html_url": comment["html_url"]}, 201
 
 
