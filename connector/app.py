@@ -22,7 +22,7 @@ from .errors import install_error_handler
 from .github import GitHub
 from .routing import JSONResolver
 from .settings import Settings
-from .spec import document_for, served_json
+from .spec import document_for_settings, served_json
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> AsyncApp:
     app = AsyncApp(__name__)
-    document = document_for(has_default_repo=settings.default_repo is not None)
+    document = document_for_settings(settings)
     openapi31.add_api(
         app,
         document,
@@ -85,6 +85,8 @@ def _openapi_view(document: dict, public_base_url: str | None) -> Callable[[Requ
 
 
 def _warn_about(settings: Settings, github: GitHub | None) -> None:
+    if settings.read_only:
+        log.info("CONNECTOR_READ_ONLY is set: operations that write are not served")
     if settings.public_base_url is None:
         log.warning("PUBLIC_BASE_URL is not set: /openapi.json names the URL each request came in on; "
                     "ChatGPT needs the public https origin, e.g. PUBLIC_BASE_URL=https://connector.example.com")

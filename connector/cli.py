@@ -37,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _spec(base_url: str | None) -> int:
-    from .spec import document_for, served_json
+    from .spec import document_for_settings, served_json
 
     # Printing the document needs no API key, so settings are read in sandbox terms.
     settings = Settings.from_env(sandbox=True)
-    document = document_for(has_default_repo=settings.default_repo is not None)
+    document = document_for_settings(settings)
     print(served_json(document, base_url or settings.public_base_url or "http://127.0.0.1:8080"))
     return 0
 

@@ -63,6 +63,7 @@ class Settings:
     allowed_repos: tuple[str, ...] = ()
     max_mentions: int = 5
     comment_footer: bool = False
+    read_only: bool = False
     sandbox: bool = False
 
     @classmethod
@@ -81,6 +82,7 @@ class Settings:
             allowed_repos=_parse_allowed_repos(env.get("CONNECTOR_ALLOWED_REPOS")),
             max_mentions=_parse_count("CONNECTOR_MAX_MENTIONS", env.get("CONNECTOR_MAX_MENTIONS"), Settings.max_mentions),
             comment_footer=_parse_bool("CONNECTOR_COMMENT_FOOTER", env.get("CONNECTOR_COMMENT_FOOTER")),
+            read_only=_parse_bool("CONNECTOR_READ_ONLY", env.get("CONNECTOR_READ_ONLY")),
             sandbox=sandbox,
         ).validated()
 

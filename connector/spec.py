@@ -6,7 +6,8 @@
 * ``servers`` holds the one origin ChatGPT will call, because its importer refuses a document whose
   server is not on the origin it was imported from;
 * without a default repository, ``owner`` and ``repo`` become required in every request body, so the
-  schema tells callers the truth instead of a later 400 doing it.
+  schema tells callers the truth instead of a later 400 doing it;
+* in read-only mode, the operations that write are not there at all.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any
 
 import yaml
 
-__all__ = ["SPEC_PATH", "load_document", "document_for", "served_document", "served_json"]
+from .settings import Settings
+
+__all__ = ["SPEC_PATH", "load_document", "document_for", "document_for_settings", "served_document", "served_json"]
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -36,14 +39,33 @@ def load_document(path: Path = SPEC_PATH) -> dict[str, Any]:
     return copy.deepcopy(_load(path))
 
 
-def document_for(*, has_default_repo: bool, path: Path = SPEC_PATH) -> dict[str, Any]:
+def document_for(*, has_default_repo: bool, read_only: bool = False, path: Path = SPEC_PATH) -> dict[str, Any]:
     """The document one deployment enforces and serves (``servers`` is filled in when serving)."""
     document = load_document(path)
     if not has_default_repo:
         for schema in document["components"]["schemas"].values():
             if "owner" in schema.get("properties", {}):
                 schema["required"] = ["owner", "repo", *schema.get("required", [])]
+    if read_only:
+        _drop_writes(document)
     return document
+
+
+def document_for_settings(settings: Settings) -> dict[str, Any]:
+    return document_for(has_default_repo=settings.default_repo is not None, read_only=settings.read_only)
+
+
+def _drop_writes(document: dict[str, Any]) -> None:
+    """Remove every operation that changes something, so it is neither routed nor advertised.
+
+    ``x-openai-isConsequential: true`` is the spec's one marker for a write: ChatGPT asks the user
+    to confirm those calls, and here a read-only deployment leaves them out altogether.
+    """
+    for path, item in list(document["paths"].items()):
+        for method in [m for m, op in item.items() if isinstance(op, dict) and op.get("x-openai-isConsequential")]:
+            del item[method]
+        if not any(isinstance(op, dict) and "operationId" in op for op in item.values()):
+            del document["paths"][path]
 
 
 def served_document(document: dict[str, Any], base_url: str) -> dict[str, Any]:
