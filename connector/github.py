@@ -100,6 +100,11 @@ class GitHub:
             self._call("POST", f"{repo.path}/dispatches",
                        input={"event_type": event_type, "client_payload": client_payload})
 
+    def get_repository(self, repo: Repository) -> dict[str, Any]:
+        with self._translated(repo):
+            _, data = self._call("GET", repo.path)
+        return data
+
     def get_issue(self, repo: Repository, number: int) -> dict[str, Any]:
         """The issue or pull request ``number`` (GitHub's issues API answers for both)."""
         with self._translated(repo, number=number):

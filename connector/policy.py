@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from .allowlist import RepoAllowlist
-from .errors import BadRequest, FieldError, RepoNotAllowed, UnknownLabel
+from .errors import BadRequest, FieldError, GitHubForbidden, RepoNotAllowed, UnknownLabel
 from .github import Repository
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "dispatch_payload",
     "existing_labels",
     "comment_body",
+    "require_write_access",
     "new_request_id",
     "MAX_CLIENT_PAYLOAD_BYTES",
 ]
@@ -128,3 +129,17 @@ def comment_body(body: str, *, max_mentions: int, footer: str | None) -> str:
             "this connector adds an attribution footer",
         )])
     return posted
+
+
+def require_write_access(repository: dict[str, Any], name: str) -> None:
+    """Refuse when GitHub says the credentials cannot push to the repository.
+
+    ``permissions`` in a repository's JSON describes the connector's own access; it is absent for
+    some credentials, in which case only the real write can tell.
+    """
+    if (repository.get("permissions") or {}).get("push") is False:
+        raise GitHubForbidden(
+            f"The connector's GitHub credentials can read {name} but not write to it; a "
+            "repository_dispatch event needs Contents: write. The operator has to grant it.",
+            required_permission="contents=write",
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import github, services
-from ..policy import dispatch_payload, new_request_id
+from ..policy import dispatch_payload, new_request_id, require_write_access
+from .replies import dry_run_reply
 
 __all__ = ["dispatch_event"]
 
@@ -14,6 +15,10 @@ def dispatch_event(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     repo = services().repository(body)
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload(body.get("client_payload"), request_id)
+    if body["dry_run"]:
+        require_write_access(github().get_repository(repo), repo.full_name)
+        return dry_run_reply(action="dispatch", repository=repo.full_name, event_type=body["event_type"],
+                             client_payload_keys=list(payload), request_id=request_id)
     github().dispatch(repo, body["event_type"], payload)
     return {
         "ok": True,

@@ -9,6 +9,7 @@ from ..errors import NotAPullRequest
 from ..github import Repository
 from ..policy import comment_body, existing_labels
 from ..untrusted import capped, visible
+from .replies import dry_run_reply
 
 __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]
 
@@ -34,6 +35,9 @@ def comment_on_pull_request(body: dict[str, Any], user: str) -> tuple[dict[str, 
     text = comment_body(body["body"], max_mentions=settings.max_mentions,
                         footer=footer if settings.comment_footer else None)
     _require_pull_request(repo, number)
+    if body["dry_run"]:
+        return dry_run_reply(action="comment", repository=repo.full_name, number=number,
+                             body_characters=len(text))
     comment = github().create_comment(repo, number, text)
     return {"ok": True, "comment_id": comment["id"], "html_url": comment["html_url"]}, 201
 
@@ -43,7 +47,14 @@ def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
     client = github()
     available = services().labels.get(repo.full_name, lambda: client.list_label_names(repo))
     names = existing_labels(body["labels"], available, repo.full_name)
-    _require_pull_request(repo, number)
+    pull = _require_pull_request(repo, number)
+    if body["dry_run"]:
+        current = [label["name"] for label in pull.get("labels") or []]
+        on_it = {name.casefold() for name in current}
+        to_add = [name for name in names if name.casefold() not in on_it]
+        return dry_run_reply(action="label", repository=repo.full_name, number=number,
+                             labels_to_add=[visible(n) for n in to_add],
+                             labels_after=[visible(n) for n in sorted(current + to_add, key=str.casefold)])
     labels = client.add_labels(repo, number, names)
     return {"ok": True, "number": number, "labels": [visible(label["name"]) for label in labels]}
 
@@ -52,7 +63,7 @@ def _repository(body: dict[str, Any]) -> Repository:
     return services().repository(body)
 
 
-def _require_pull_request(repo: Repository, number: int) -> None:
+def _require_pull_request(repo: Repository, number: int) -> dict[str, Any]:
     # The issues API accepts plain issue numbers too; one GET tells a pull request (it has a
     # "pull_request" key) from an issue and from a number that does not exist (404).
     issue = github().get_issue(repo, number)
@@ -61,6 +72,7 @@ def _require_pull_request(repo: Repository, number: int) -> None:
             f"#{number} in {repo.full_name} is an issue, not a pull request; list pull requests to "
             "find the right number."
         )
+    return issue
 
 
 # Per-field caps keep a full page of 100 pull requests under ChatGPT's ~100k-character limit.
