@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from . import openapi31
 from .auth import ApiKeys, bearer_security_handler
+from .body_limit import BodyLimitMiddleware
 from .context import Services, ServicesMiddleware
 from .errors import install_error_handler
 from .github import GitHub
@@ -60,6 +61,9 @@ def create_app(settings: Settings) -> AsyncApp:
         github = GitHub(base_url=settings.github_api_url, token=settings.github_token,
                         timeout=settings.github_timeout)
     app.add_middleware(ServicesMiddleware, services=Services(settings=settings, github=github))
+    # Outermost of the additions: nothing reads a body that is too large.
+    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       max_bytes=settings.max_body_bytes)
     app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, settings.public_base_url),
                      methods=["GET"])
     _warn_about(settings, github)

@@ -10,6 +10,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
     ├── NotFound (404 not_found)                ── repository, pull request or route
     ├── MethodNotAllowed (405 method_not_allowed)
+    ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.body_limit, outside the app
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
     ├── UnknownLabel (422 unknown_label)
@@ -49,6 +50,7 @@ __all__ = [
     "RepoNotAllowed",
     "NotFound",
     "MethodNotAllowed",
+    "PayloadTooLarge",
     "UnsupportedMediaType",
     "NotAPullRequest",
     "UnknownLabel",
@@ -131,6 +133,10 @@ class MethodNotAllowed(ConnectorError):
     status, code, title = 405, "method_not_allowed", "Method Not Allowed"
 
 
+class PayloadTooLarge(ConnectorError):
+    status, code, title = 413, "payload_too_large", "Content Too Large"
+
+
 class UnsupportedMediaType(ConnectorError):
     status, code, title = 415, "unsupported_media_type", "Unsupported Media Type"
 
@@ -177,6 +183,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     RepoNotAllowed,
     NotFound,
     MethodNotAllowed,
+    PayloadTooLarge,
     UnsupportedMediaType,
     NotAPullRequest,
     UnknownLabel,

@@ -64,6 +64,7 @@ class Settings:
     max_mentions: int = 5
     comment_footer: bool = False
     read_only: bool = False
+    max_body_bytes: int = 1024 * 1024
     sandbox: bool = False
 
     @classmethod
@@ -83,6 +84,7 @@ class Settings:
             max_mentions=_parse_count("CONNECTOR_MAX_MENTIONS", env.get("CONNECTOR_MAX_MENTIONS"), Settings.max_mentions),
             comment_footer=_parse_bool("CONNECTOR_COMMENT_FOOTER", env.get("CONNECTOR_COMMENT_FOOTER")),
             read_only=_parse_bool("CONNECTOR_READ_ONLY", env.get("CONNECTOR_READ_ONLY")),
+            max_body_bytes=_parse_body_limit(env.get("CONNECTOR_MAX_BODY_BYTES")),
             sandbox=sandbox,
         ).validated()
 
@@ -192,6 +194,16 @@ def _parse_count(name: str, value: str | None, default: int) -> int:
         return default
     if not value.isdigit() or int(value) > 1000:
         raise SettingsError(f"{name}={value!r} is not a whole number from 0 to 1000, e.g. {default}")
+    return int(value)
+
+
+def _parse_body_limit(value: str | None) -> int:
+    if value is None:
+        return Settings.max_body_bytes
+    if not value.isdigit() or not 1024 <= int(value) <= 64 * 1024 * 1024:
+        raise SettingsError(
+            f"CONNECTOR_MAX_BODY_BYTES={value!r} is not a number of bytes from 1024 to 67108864, e.g. 1048576"
+        )
     return int(value)
 
 

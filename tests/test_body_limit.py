@@ -1,0 +1,88 @@
+"""Oversized bodies get 413 problem+json before anything reads them, and no GitHub call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import requests
+
+from connector.app import create_app
+from connector.body_limit import BodyLimitMiddleware
+from connector.settings import Settings, SettingsError
+from tests.conftest import API_KEY, OWNER, REPO, LiveServer
+
+
+def test_a_body_over_the_limit_is_refused_with_413(make_client, double):
+    client = make_client(max_body_bytes=2048)
+
+    response = client.post("/chatgpt/prs/comment", json={"owner": OWNER, "repo": REPO, "number": 1,
+                                                         "body": "x" * 4096},
+                           headers={"Origin": "https://chatgpt.com"})
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "payload_too_large"
+    assert "2048 bytes" in response.json()["detail"]
+    assert response.headers["access-control-allow-origin"] == "https://chatgpt.com"
+    assert double.requests == []
+
+
+def test_a_chunked_body_is_refused_without_a_github_call(make_settings, double):
+    def chunks():
+        yield b'{"owner": "octo-org", "repo": "webapp", "number": 1, "body": "'
+        for _ in range(10):
+            yield b"x" * 1024
+        yield b'"}'
+
+    with LiveServer(create_app(make_settings(max_body_bytes=4096))) as server:
+        response = requests.post(f"{server.url}/chatgpt/prs/comment", data=chunks(), timeout=10,
+                                 headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+
+    assert 400 <= response.status_code < 500
+    assert double.requests == []
+
+
+def test_bytes_are_counted_as_they_arrive_when_no_length_is_declared():
+    seen = []
+
+    async def reader(scope, receive, send):
+        while True:
+            message = await receive()
+            seen.append(len(message.get("body", b"")))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"read"})
+
+    messages = [{"type": "http.request", "body": b"x" * 600, "more_body": True} for _ in range(5)]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(BodyLimitMiddleware(reader, max_bytes=2000)({"type": "http", "headers": []}, receive, send))
+
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["code"] == "payload_too_large"
+    assert sum(seen) <= 2000  # the app never saw the bytes past the limit
+
+
+def test_the_longest_legal_comment_fits_the_default_limit(client, double):
+    number = double.add_pull(OWNER, REPO, title="x", head="x")
+    body = json.dumps({"owner": OWNER, "repo": REPO, "number": number, "body": "🚀" * 65_536})  # ASCII-escaped
+
+    response = client.post("/chatgpt/prs/comment", content=body, headers={"Content-Type": "application/json"})
+
+    assert len(body) > 700_000
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("value", ["12", "lots", str(128 * 1024 * 1024)])
+def test_malformed_body_limits_fail_start_up(value):
+    with pytest.raises(SettingsError, match="CONNECTOR_MAX_BODY_BYTES"):
+        Settings.from_env({"CONNECTOR_API_KEY": "k" * 32, "CONNECTOR_MAX_BODY_BYTES": value})
