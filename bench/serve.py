@@ -69,7 +69,8 @@ def main() -> None:
         from connector.app import create_app
 
         settings = Settings(api_keys=(Secret(api_key),), github_token=Secret(token), github_api_url=github_url,
-                            default_repo=(OWNER, REPO), public_base_url="https://bench.example")
+                            default_repo=(OWNER, REPO), allowed_repos=(f"{OWNER}/{REPO}",),
+                            public_base_url="https://bench.example")
         app = create_app(settings)
     else:
         app = bare_app(GitHub(base_url=github_url, token=Secret(token), timeout=10))
