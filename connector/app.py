@@ -18,6 +18,7 @@ from starlette.responses import Response
 from . import openapi31
 from .auth import ApiKeys, bearer_security_handler
 from .body_limit import BodyLimitMiddleware
+from .client_ip import ClientIpMiddleware
 from .context import Services, ServicesMiddleware
 from .errors import install_error_handler
 from .github import GitHub
@@ -61,7 +62,10 @@ def create_app(settings: Settings) -> AsyncApp:
         github = GitHub(base_url=settings.github_api_url, token=settings.github_token,
                         timeout=settings.github_timeout)
     app.add_middleware(ServicesMiddleware, services=Services(settings=settings, github=github))
-    # Outermost of the additions: nothing reads a body that is too large.
+    # Inside CORS (so refusals carry its headers), before anything reads the request: callers
+    # from other networks first, then bodies that are too large.
+    app.add_middleware(ClientIpMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       allowlist=settings.ip_allowlist, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        max_bytes=settings.max_body_bytes)
     app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, settings.public_base_url),
@@ -71,7 +75,7 @@ def create_app(settings: Settings) -> AsyncApp:
 
 
 def app_from_environment() -> AsyncApp:
-    """The app for ASGI servers (``uvicorn wsgi:app``), configured from environment variables."""
+    """The app for ASGI servers (``uvicorn wsgi:app --no-proxy-headers``), configured from the environment."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return create_app(Settings.from_env())
 

@@ -6,11 +6,9 @@ the framework, and counts the bytes as they arrive. The limit is checked once, i
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import PayloadTooLarge
+from .errors import PayloadTooLarge, send_problem
 
 __all__ = ["BodyLimitMiddleware"]
 
@@ -58,12 +56,8 @@ class BodyLimitMiddleware:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        problem = PayloadTooLarge(
+        await send_problem(send, PayloadTooLarge(
             f"The request body is larger than this connector accepts ({self.max_bytes} bytes); send less "
-            "(for a dispatch, a reference to the data instead of the data)."
-        ).to_problem()
-        body = json.dumps(problem, separators=(",", ":")).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+            "(for a dispatch, a reference to the data instead of the data).",
+            headers={"Connection": "close"},
+        ))

@@ -8,6 +8,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── Unauthorized (401 unauthorized)         ── missing or wrong API key
     ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
     ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
+    ├── IpNotAllowed (403 ip_not_allowed)       ── the caller's address is not allowed (connector.client_ip)
     ├── NotFound (404 not_found)                ── repository, pull request or route
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.body_limit, outside the app
@@ -48,6 +49,7 @@ __all__ = [
     "Unauthorized",
     "GitHubForbidden",
     "RepoNotAllowed",
+    "IpNotAllowed",
     "NotFound",
     "MethodNotAllowed",
     "PayloadTooLarge",
@@ -63,6 +65,7 @@ __all__ = [
     "from_exception",
     "handle_error",
     "install_error_handler",
+    "send_problem",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -125,6 +128,10 @@ class RepoNotAllowed(ConnectorError):
     status, code, title = 403, "repo_not_allowed", "Forbidden"
 
 
+class IpNotAllowed(ConnectorError):
+    status, code, title = 403, "ip_not_allowed", "Forbidden"
+
+
 class NotFound(ConnectorError):
     status, code, title = 404, "not_found", "Not Found"
 
@@ -181,6 +188,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     Unauthorized,
     GitHubForbidden,
     RepoNotAllowed,
+    IpNotAllowed,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -260,3 +268,12 @@ def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse
 
 def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def send_problem(send: Any, error: ConnectorError) -> None:
+    """Answer with ``error`` from a pure ASGI middleware that sits outside Connexion's handlers."""
+    body = json.dumps(error.to_problem(), ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -8,6 +8,7 @@ by ``NAME_FILE`` (Docker and Kubernetes secrets, Vault Agent templates); they ar
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 
 from .allowlist import PATTERN as ALLOWED_REPO_PATTERN
 from .allowlist import RepoAllowlist
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 __all__ = ["Secret", "Settings", "SettingsError", "DEFAULT_CORS_ORIGINS"]
 
@@ -65,6 +68,8 @@ class Settings:
     comment_footer: bool = False
     read_only: bool = False
     max_body_bytes: int = 1024 * 1024
+    ip_allowlist: tuple[Network, ...] = ()
+    trusted_proxies: tuple[Network, ...] = ()
     sandbox: bool = False
 
     @classmethod
@@ -85,6 +90,8 @@ class Settings:
             comment_footer=_parse_bool("CONNECTOR_COMMENT_FOOTER", env.get("CONNECTOR_COMMENT_FOOTER")),
             read_only=_parse_bool("CONNECTOR_READ_ONLY", env.get("CONNECTOR_READ_ONLY")),
             max_body_bytes=_parse_body_limit(env.get("CONNECTOR_MAX_BODY_BYTES")),
+            ip_allowlist=_parse_networks("CONNECTOR_IP_ALLOWLIST", env.get("CONNECTOR_IP_ALLOWLIST")),
+            trusted_proxies=_parse_networks("CONNECTOR_TRUSTED_PROXIES", env.get("CONNECTOR_TRUSTED_PROXIES")),
             sandbox=sandbox,
         ).validated()
 
@@ -195,6 +202,23 @@ def _parse_count(name: str, value: str | None, default: int) -> int:
     if not value.isdigit() or int(value) > 1000:
         raise SettingsError(f"{name}={value!r} is not a whole number from 0 to 1000, e.g. {default}")
     return int(value)
+
+
+def _parse_networks(name: str, value: str | None) -> tuple[Network, ...]:
+    if value is None:
+        return ()
+    networks = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} contains {part!r}; list IP addresses or CIDR ranges separated by commas, "
+                "e.g. 10.0.0.0/8,2001:db8::/32"
+            ) from None
+    return tuple(networks)
 
 
 def _parse_body_limit(value: str | None) -> int:
