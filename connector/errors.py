@@ -9,6 +9,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
     ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
     ├── IpNotAllowed (403 ip_not_allowed)       ── the caller's address is not allowed (connector.client_ip)
+    ├── LabelNotAllowed (403 label_not_allowed) ── outside the operator's CONNECTOR_LABELS_ALLOW
     ├── NotFound (404 not_found)                ── repository, pull request or route
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.body_limit, outside the app
@@ -50,6 +51,7 @@ __all__ = [
     "GitHubForbidden",
     "RepoNotAllowed",
     "IpNotAllowed",
+    "LabelNotAllowed",
     "NotFound",
     "MethodNotAllowed",
     "PayloadTooLarge",
@@ -132,6 +134,10 @@ class IpNotAllowed(ConnectorError):
     status, code, title = 403, "ip_not_allowed", "Forbidden"
 
 
+class LabelNotAllowed(ConnectorError):
+    status, code, title = 403, "label_not_allowed", "Forbidden"
+
+
 class NotFound(ConnectorError):
     status, code, title = 404, "not_found", "Not Found"
 
@@ -189,6 +195,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     GitHubForbidden,
     RepoNotAllowed,
     IpNotAllowed,
+    LabelNotAllowed,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,

@@ -122,10 +122,13 @@ class GitHub:
             _, data = self._call("POST", f"{repo.path}/issues/{number}/comments", input={"body": body})
         return data
 
-    def add_labels(self, repo: Repository, number: int, labels: list[str]) -> list[dict[str, Any]]:
-        """Add labels; GitHub answers with every label now on the issue."""
+    def add_labels(self, repo: Repository, number: int, labels: list[str], *, suggest: bool = False
+                   ) -> list[dict[str, Any]]:
+        """Add labels (or, with ``suggest``, store them as suggestions for a person to accept);
+        GitHub answers with every label now on the issue."""
+        items: list[Any] = [{"name": name, "suggest": True} for name in labels] if suggest else labels
         with self._translated(repo, number=number, write="the labels"):
-            _, data = self._call("POST", f"{repo.path}/issues/{number}/labels", input={"labels": labels})
+            _, data = self._call("POST", f"{repo.path}/issues/{number}/labels", input={"labels": items})
         return data
 
     def list_label_names(self, repo: Repository, *, max_pages: int = 10) -> list[str]:

@@ -8,19 +8,21 @@ a dispatch payload, and adding only labels the repository already has.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 import re
 import uuid
 from typing import Any
 
 from .allowlist import RepoAllowlist
-from .errors import BadRequest, FieldError, GitHubForbidden, RepoNotAllowed, UnknownLabel
+from .errors import BadRequest, FieldError, GitHubForbidden, LabelNotAllowed, RepoNotAllowed, UnknownLabel
 from .github import Repository
 
 __all__ = [
     "resolve_repository",
     "dispatch_payload",
     "existing_labels",
+    "allowed_labels",
     "comment_body",
     "require_write_access",
     "new_request_id",
@@ -73,6 +75,21 @@ def dispatch_payload(client_payload: dict[str, Any] | None, request_id: str) -> 
             "less data (for example a reference to it)",
         )])
     return payload
+
+
+def allowed_labels(requested: list[str], patterns: tuple[str, ...]) -> list[str]:
+    """``requested`` if every name matches one of the operator's patterns (case-insensitive)."""
+    if not patterns:
+        return requested
+    refused = [name for name in requested
+               if not any(fnmatch.fnmatchcase(name.casefold(), pattern.casefold()) for pattern in patterns)]
+    if refused:
+        raise LabelNotAllowed(
+            f"This connector may only add labels matching {', '.join(patterns)}; "
+            f"{', '.join(repr(name) for name in refused)} {'is' if len(refused) == 1 else 'are'} not among them.",
+            refused=refused,
+        )
+    return requested
 
 
 def existing_labels(requested: list[str], available: tuple[str, ...], repository: str) -> list[str]:

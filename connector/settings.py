@@ -68,6 +68,9 @@ class Settings:
     comment_footer: bool = False
     read_only: bool = False
     max_body_bytes: int = 1024 * 1024
+    labels_allow: tuple[str, ...] = ()
+    labels_create: bool = False
+    labels_mode: str = "apply"
     ip_allowlist: tuple[Network, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
     sandbox: bool = False
@@ -90,6 +93,9 @@ class Settings:
             comment_footer=_parse_bool("CONNECTOR_COMMENT_FOOTER", env.get("CONNECTOR_COMMENT_FOOTER")),
             read_only=_parse_bool("CONNECTOR_READ_ONLY", env.get("CONNECTOR_READ_ONLY")),
             max_body_bytes=_parse_body_limit(env.get("CONNECTOR_MAX_BODY_BYTES")),
+            labels_allow=_parse_label_patterns(env.get("CONNECTOR_LABELS_ALLOW")),
+            labels_create=_parse_bool("CONNECTOR_LABELS_CREATE", env.get("CONNECTOR_LABELS_CREATE")),
+            labels_mode=_parse_labels_mode(env.get("CONNECTOR_LABELS_MODE")),
             ip_allowlist=_parse_networks("CONNECTOR_IP_ALLOWLIST", env.get("CONNECTOR_IP_ALLOWLIST")),
             trusted_proxies=_parse_networks("CONNECTOR_TRUSTED_PROXIES", env.get("CONNECTOR_TRUSTED_PROXIES")),
             sandbox=sandbox,
@@ -202,6 +208,27 @@ def _parse_count(name: str, value: str | None, default: int) -> int:
     if not value.isdigit() or int(value) > 1000:
         raise SettingsError(f"{name}={value!r} is not a whole number from 0 to 1000, e.g. {default}")
     return int(value)
+
+
+def _parse_label_patterns(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    patterns = tuple(part.strip() for part in value.split(",") if part.strip())
+    for pattern in patterns:
+        if len(pattern) > 50 or any(ord(char) < 32 for char in pattern):
+            raise SettingsError(
+                f"CONNECTOR_LABELS_ALLOW contains {pattern!r}; list label names or shell-style patterns "
+                "of at most 50 characters separated by commas, e.g. bug,needs-*,area/*"
+            )
+    return patterns
+
+
+def _parse_labels_mode(value: str | None) -> str:
+    if value is None:
+        return Settings.labels_mode
+    if value.lower() not in ("apply", "suggest"):
+        raise SettingsError(f"CONNECTOR_LABELS_MODE={value!r} is not apply or suggest")
+    return value.lower()
 
 
 def _parse_networks(name: str, value: str | None) -> tuple[Network, ...]:

@@ -7,7 +7,7 @@ from typing import Any
 from ..context import github, services
 from ..errors import NotAPullRequest
 from ..github import Repository
-from ..policy import comment_body, existing_labels
+from ..policy import allowed_labels, comment_body, existing_labels
 from ..untrusted import capped, visible
 from .replies import dry_run_reply
 
@@ -43,10 +43,13 @@ def comment_on_pull_request(body: dict[str, Any], user: str) -> tuple[dict[str, 
 
 
 def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
+    settings = services().settings
     repo, number = _repository(body), body["number"]
+    names = allowed_labels(body["labels"], settings.labels_allow)
     client = github()
-    available = services().labels.get(repo.full_name, lambda: client.list_label_names(repo))
-    names = existing_labels(body["labels"], available, repo.full_name)
+    if not settings.labels_create:
+        available = services().labels.get(repo.full_name, lambda: client.list_label_names(repo))
+        names = existing_labels(names, available, repo.full_name)
     pull = _require_pull_request(repo, number)
     if body["dry_run"]:
         current = [label["name"] for label in pull.get("labels") or []]
@@ -55,8 +58,12 @@ def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
         return dry_run_reply(action="label", repository=repo.full_name, number=number,
                              labels_to_add=[visible(n) for n in to_add],
                              labels_after=[visible(n) for n in sorted(current + to_add, key=str.casefold)])
-    labels = client.add_labels(repo, number, names)
-    return {"ok": True, "number": number, "labels": [visible(label["name"]) for label in labels]}
+    suggest = settings.labels_mode == "suggest"
+    labels = client.add_labels(repo, number, names, suggest=suggest)
+    reply = {"ok": True, "number": number, "labels": [visible(label["name"]) for label in labels]}
+    if suggest:
+        reply["suggested"] = [visible(name) for name in names]
+    return reply
 
 
 def _repository(body: dict[str, Any]) -> Repository:
