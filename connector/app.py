@@ -16,12 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import openapi31
-from .auth import ApiKeys, bearer_security_handler
+from .auth import bearer_security_handler
 from .body_limit import BodyLimitMiddleware
 from .client_ip import ClientIpMiddleware
 from .context import Services, ServicesMiddleware
 from .errors import install_error_handler
 from .github import GitHub
+from .keys import KeyRing
 from .routing import JSONResolver
 from .settings import Settings
 from .spec import document_for_settings, served_json
@@ -41,7 +42,7 @@ def create_app(settings: Settings) -> AsyncApp:
         strict_validation=True,
         validate_responses=True,
         validator_map=openapi31.VALIDATOR_MAP,
-        security_map={"bearer": bearer_security_handler(ApiKeys(settings.api_keys))},
+        security_map={"bearer": bearer_security_handler(KeyRing(settings.api_keys, settings.keys_file))},
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
         # Compact JSON: ChatGPT drops responses over ~100k characters (Connexion indents by default).
         jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),

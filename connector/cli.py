@@ -1,4 +1,4 @@
-"""``connector serve`` and ``connector spec``."""
+"""``connector serve``, ``connector spec`` and ``connector keys new``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--sandbox", action="store_true",
                        help="use an embedded GitHub double even if GITHUB_TOKEN is set")
+    keys = commands.add_parser("keys", help="manage API keys for CONNECTOR_KEYS_FILE")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new_key = keys_commands.add_parser("new", help="print a fresh random key, once, and its keys-file entry")
+    new_key.add_argument("name", help="a name for the key, shown in logs and comment footers")
+    new_key.add_argument("--scopes", required=True,
+                         help="comma-separated scopes out of prs:read, prs:write, dispatch")
+    new_key.add_argument("--repos", default="", help="optional comma-separated owner/repo or owner/* patterns")
     spec = commands.add_parser("spec", help="print /openapi.json exactly as served")
     spec.add_argument("--base-url", help="server URL to put in the document (default: PUBLIC_BASE_URL)")
     args = parser.parse_args(argv)
@@ -30,10 +37,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "spec":
             return _spec(args.base_url)
+        if args.command == "keys":
+            return _new_key(args.name, args.scopes, args.repos)
         return _serve(args.host, args.port, args.sandbox)
     except SettingsError as exc:
         print(f"connector: configuration error: {exc}", file=sys.stderr)
         return 2
+
+
+def _new_key(name: str, scopes: str, repos: str) -> int:
+    import json
+    import secrets
+
+    from .allowlist import PATTERN
+    from .keys import SCOPES, digest
+
+    scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
+    repo_list = [repo.strip() for repo in repos.split(",") if repo.strip()]
+    if not scope_list or any(scope not in SCOPES for scope in scope_list):
+        raise SettingsError(f"--scopes must list some of {', '.join(SCOPES)}")
+    if any(not PATTERN.match(repo) for repo in repo_list):
+        raise SettingsError("--repos must list owner/repo or owner/* patterns")
+    key = secrets.token_urlsafe(32)
+    print(f"API key for {name} (shown once; give it to the caller, store only the entry below):\n\n  {key}\n")
+    print("Add to the TOML keys file (CONNECTOR_KEYS_FILE):\n")
+    print("[[keys]]")
+    print(f"name = {json.dumps(name)}")
+    print(f'sha256 = "{digest(key).hex()}"')
+    print(f"scopes = {json.dumps(scope_list)}")
+    if repo_list:
+        print(f"repos = {json.dumps(repo_list)}")
+    return 0
 
 
 def _spec(base_url: str | None) -> int:

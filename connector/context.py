@@ -36,9 +36,12 @@ class Services:
     def allowlist(self) -> RepoAllowlist:
         return RepoAllowlist(self.settings.allowed_repos)
 
-    def repository(self, body: dict[str, Any]) -> Repository:
-        """The repository a request body names, resolved and checked against the allowlist."""
-        return resolve_repository(body, self.settings.default_repo, self.allowlist)
+    def repository(self, body: dict[str, Any], token_info: dict[str, Any]) -> Repository:
+        """The repository a request body names, checked against the operator's allowlist and the
+        calling key's own repositories."""
+        key = token_info.get("key")
+        allowlists = (self.allowlist, key.repos) if key is not None else (self.allowlist,)
+        return resolve_repository(body, self.settings.default_repo, allowlists)
 
 
 _current: ContextVar[Services] = ContextVar("connector_services")

@@ -6,6 +6,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ConnectorError (500 internal_error)
     ├── BadRequest (400 validation_error)       ── the request does not match the schema
     ├── Unauthorized (401 unauthorized)         ── missing or wrong API key
+    ├── InsufficientScope (403 insufficient_scope) ── the caller's API key lacks the operation's scope
     ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
     ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
     ├── IpNotAllowed (403 ip_not_allowed)       ── the caller's address is not allowed (connector.client_ip)
@@ -48,6 +49,7 @@ __all__ = [
     "BadRequest",
     "FieldError",
     "Unauthorized",
+    "InsufficientScope",
     "GitHubForbidden",
     "RepoNotAllowed",
     "IpNotAllowed",
@@ -122,6 +124,10 @@ class Unauthorized(ConnectorError):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="connector"'})
 
 
+class InsufficientScope(ConnectorError):
+    status, code, title = 403, "insufficient_scope", "Forbidden"
+
+
 class GitHubForbidden(ConnectorError):
     status, code, title = 403, "github_forbidden", "Forbidden"
 
@@ -192,6 +198,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     ConnectorError,
     BadRequest,
     Unauthorized,
+    InsufficientScope,
     GitHubForbidden,
     RepoNotAllowed,
     IpNotAllowed,

@@ -12,6 +12,7 @@ import fnmatch
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from .allowlist import RepoAllowlist
@@ -38,26 +39,28 @@ MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024
 
 
 def resolve_repository(body: dict[str, Any], default: tuple[str, str] | None,
-                       allowlist: RepoAllowlist) -> Repository:
-    """The repository a request names (or the configured default), if the operator allows it."""
+                       allowlists: Iterable[RepoAllowlist]) -> Repository:
+    """The repository a request names (or the configured default), if every allowlist allows it."""
     owner, name = body.get("owner"), body.get("repo")
     if owner and name:
-        if not allowlist.allows(owner, name):
-            # Says nothing about which repositories are allowed: that is the operator's business.
-            raise RepoNotAllowed(
-                f"{owner}/{name} is not among the repositories this connector may act on; ask the "
-                "operator, or use a repository you were told to work in."
-            )
-        return Repository(owner, name)
-    if owner is None and name is None and default is not None:
-        return Repository(*default)
-    missing = [field for field, value in (("owner", owner), ("repo", name)) if not value]
-    hint = (
-        "give both owner and repo, or neither to use the default repository"
-        if default is not None
-        else "this connector has no default repository, so give both owner and repo"
-    )
-    raise BadRequest([FieldError(f"$.{field}", f"is required: {hint}") for field in missing])
+        repo = Repository(owner, name)
+    elif owner is None and name is None and default is not None:
+        repo = Repository(*default)
+    else:
+        missing = [field for field, value in (("owner", owner), ("repo", name)) if not value]
+        hint = (
+            "give both owner and repo, or neither to use the default repository"
+            if default is not None
+            else "this connector has no default repository, so give both owner and repo"
+        )
+        raise BadRequest([FieldError(f"$.{field}", f"is required: {hint}") for field in missing])
+    if not all(allowlist.allows(repo.owner, repo.name) for allowlist in allowlists):
+        # Says nothing about which repositories are allowed: that is the operator's business.
+        raise RepoNotAllowed(
+            f"{repo.full_name} is not among the repositories this connector may act on; ask the "
+            "operator, or use a repository you were told to work in."
+        )
+    return repo
 
 
 def new_request_id() -> str:

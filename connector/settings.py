@@ -57,6 +57,7 @@ class Secret:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     api_keys: tuple[Secret, ...] = ()
+    keys_file: Path | None = None
     github_token: Secret | None = None
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 10
@@ -82,6 +83,7 @@ class Settings:
         keys = env.secret("CONNECTOR_API_KEY")
         return cls(
             api_keys=_split_keys(keys) if keys else (),
+            keys_file=_parse_keys_file_path(env.get("CONNECTOR_KEYS_FILE")),
             github_token=env.secret("GITHUB_TOKEN"),
             github_api_url=_parse_api_url(env.get("GITHUB_API_URL")),
             github_timeout=_parse_timeout(env.get("CONNECTOR_GITHUB_TIMEOUT")),
@@ -103,9 +105,9 @@ class Settings:
 
     def validated(self) -> Settings:
         """Check the combination of settings; outside the sandbox an API key is mandatory."""
-        if not self.sandbox and not self.api_keys:
+        if not self.sandbox and not self.api_keys and self.keys_file is None:
             raise SettingsError(
-                "CONNECTOR_API_KEY is not set: set it (or CONNECTOR_API_KEY_FILE) to one or more "
+                "CONNECTOR_API_KEY is not set: set it (or CONNECTOR_API_KEY_FILE, or a CONNECTOR_KEYS_FILE) to one or more "
                 "comma-separated random keys, e.g. the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
@@ -200,6 +202,18 @@ def _parse_repo(value: str | None) -> tuple[str, str] | None:
             f"CONNECTOR_DEFAULT_REPO={value!r} is not owner/repo; use e.g. octo-org/webapp"
         )
     return owner, repo
+
+
+def _parse_keys_file_path(value: str | None) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise SettingsError(
+            f"CONNECTOR_KEYS_FILE={value!r} is not a readable file; point it at a TOML or YAML keys file "
+            "(`connector keys new NAME --scopes prs:read` prints an entry for one)"
+        )
+    return path
 
 
 def _parse_count(name: str, value: str | None, default: int) -> int:

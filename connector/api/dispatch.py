@@ -11,8 +11,8 @@ from .replies import dry_run_reply
 __all__ = ["dispatch_event"]
 
 
-def dispatch_event(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    repo = services().repository(body)
+def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    repo = services().repository(body, token_info)
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload(body.get("client_payload"), request_id)
     if body["dry_run"]:

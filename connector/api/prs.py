@@ -16,8 +16,8 @@ __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_
 _LIST_FILTERS = ("state", "sort", "direction", "per_page", "page", "base", "head")
 
 
-def list_pull_requests(body: dict[str, Any]) -> dict[str, Any]:
-    repo = _repository(body)
+def list_pull_requests(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+    repo = services().repository(body, token_info)
     query = {name: body[name] for name in _LIST_FILTERS if body.get(name) is not None}
     pulls, next_page = github().list_pulls(repo, query)
     return {
@@ -28,9 +28,10 @@ def list_pull_requests(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def comment_on_pull_request(body: dict[str, Any], user: str) -> tuple[dict[str, Any], int]:
+def comment_on_pull_request(body: dict[str, Any], user: str, token_info: dict[str, Any]
+                            ) -> tuple[dict[str, Any], int]:
     settings = services().settings
-    repo, number = _repository(body), body["number"]
+    repo, number = services().repository(body, token_info), body["number"]
     footer = f"<sub>Posted by an assistant through the GitHub connector (API key {user}).</sub>"
     text = comment_body(body["body"], max_mentions=settings.max_mentions,
                         footer=footer if settings.comment_footer else None)
@@ -42,9 +43,9 @@ def comment_on_pull_request(body: dict[str, Any], user: str) -> tuple[dict[str, 
     return {"ok": True, "comment_id": comment["id"], "html_url": comment["html_url"]}, 201
 
 
-def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
+def add_labels_to_pull_request(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     settings = services().settings
-    repo, number = _repository(body), body["number"]
+    repo, number = services().repository(body, token_info), body["number"]
     names = allowed_labels(body["labels"], settings.labels_allow)
     client = github()
     if not settings.labels_create:
@@ -64,10 +65,6 @@ def add_labels_to_pull_request(body: dict[str, Any]) -> dict[str, Any]:
     if suggest:
         reply["suggested"] = [visible(name) for name in names]
     return reply
-
-
-def _repository(body: dict[str, Any]) -> Repository:
-    return services().repository(body)
 
 
 def _require_pull_request(repo: Repository, number: int) -> dict[str, Any]:
