@@ -45,6 +45,14 @@ def double(github_double: GitHubDouble) -> Iterator[GitHubDouble]:
 
 
 @pytest.fixture
+def pr(double: GitHubDouble) -> int:
+    """An open pull request in octo-org/webapp; the request log starts empty."""
+    number = double.add_pull(OWNER, REPO, title="Fix", head="fix")
+    double.clear_requests()
+    return number
+
+
+@pytest.fixture
 def make_settings(github_double: GitHubDouble) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = dict(

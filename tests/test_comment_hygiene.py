@@ -10,13 +10,6 @@ from connector.settings import Settings, SettingsError
 from tests.conftest import OWNER, REPO
 
 
-@pytest.fixture
-def pr(double):
-    number = double.add_pull(OWNER, REPO, title="Fix", head="fix")
-    double.clear_requests()
-    return number
-
-
 def comment(client, number, text):
     return client.post("/chatgpt/prs/comment", json={"owner": OWNER, "repo": REPO, "number": number, "body": text})
 

@@ -11,13 +11,6 @@ from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO
 BASE = f"/repos/{OWNER}/{REPO}"
 
 
-@pytest.fixture
-def pr(double):
-    number = double.add_pull(OWNER, REPO, title="Fix", head="fix")
-    double.clear_requests()
-    return number
-
-
 def list_prs(client):
     return client.post("/chatgpt/prs/list", json={"owner": OWNER, "repo": REPO})
 

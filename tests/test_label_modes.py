@@ -10,13 +10,6 @@ from tests.conftest import OWNER, REPO
 BASE = f"/repos/{OWNER}/{REPO}"
 
 
-@pytest.fixture
-def pr(double):
-    number = double.add_pull(OWNER, REPO, title="Fix", head="fix")
-    double.clear_requests()
-    return number
-
-
 def label(client, number, labels):
     return client.post("/chatgpt/prs/label", json={"owner": OWNER, "repo": REPO, "number": number, "labels": labels})
 
