@@ -107,12 +107,6 @@ class KeyRing:
             self._file_keys = parse_keys_file(keys_file)  # a bad file at start-up is a start-up error
             self._stamp = keys_file.stat().st_mtime
 
-    def __len__(self) -> int:
-        return len(self._env_keys) + len(self._current_file_keys())
-
-    def names(self) -> list[str]:
-        return [key.name for key in (*self._env_keys, *self._current_file_keys())]
-
     def find(self, token: str) -> ApiKey | None:
         presented = digest(token)
         found = None

@@ -28,11 +28,10 @@ def list_pull_requests(body: dict[str, Any], token_info: dict[str, Any]) -> dict
     }
 
 
-def comment_on_pull_request(body: dict[str, Any], user: str, token_info: dict[str, Any]
-                            ) -> tuple[dict[str, Any], int]:
+def comment_on_pull_request(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     settings = services().settings
     repo, number = services().repository(body, token_info), body["number"]
-    footer = f"<sub>Posted by an assistant through the GitHub connector (API key {user}).</sub>"
+    footer = f"<sub>Posted by an assistant through the GitHub connector (API key {token_info['sub']}).</sub>"
     text = comment_body(body["body"], max_mentions=settings.max_mentions,
                         footer=footer if settings.comment_footer else None)
     _require_pull_request(repo, number)
