@@ -15,11 +15,9 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import IpNotAllowed, send_problem
+from .settings import Network
 
 __all__ = ["ClientIpMiddleware", "client_ip", "Network"]
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
