@@ -16,13 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import openapi31
-from .auth import bearer_security_handler
+from .auth import security_handlers
 from .body_limit import BodyLimitMiddleware
 from .client_ip import ClientIpMiddleware
 from .context import Services, ServicesMiddleware
 from .errors import install_error_handler
+from .events import EventCatalog, load_catalog
 from .github import GitHub
 from .keys import KeyRing
+from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
 from .routing import JSONResolver
 from .settings import Settings
 from .spec import document_for_settings, served_json
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> AsyncApp:
     app = AsyncApp(__name__)
-    document = document_for_settings(settings)
+    catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
+    document = document_for_settings(settings, catalog)
     openapi31.add_api(
         app,
         document,
@@ -42,7 +45,7 @@ def create_app(settings: Settings) -> AsyncApp:
         strict_validation=True,
         validate_responses=True,
         validator_map=openapi31.VALIDATOR_MAP,
-        security_map={"bearer": bearer_security_handler(KeyRing(settings.api_keys, settings.keys_file))},
+        security_map=security_handlers(KeyRing(settings.api_keys, settings.keys_file)),
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
         # Compact JSON: ChatGPT drops responses over ~100k characters (Connexion indents by default).
         jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),
@@ -62,14 +65,15 @@ def create_app(settings: Settings) -> AsyncApp:
     if settings.github_token is not None:
         github = GitHub(base_url=settings.github_api_url, token=settings.github_token,
                         timeout=settings.github_timeout)
-    app.add_middleware(ServicesMiddleware, services=Services(settings=settings, github=github))
+    app.add_middleware(ServicesMiddleware, services=Services(settings=settings, github=github, events=catalog))
     # Inside CORS (so refusals carry its headers), before anything reads the request: callers
     # from other networks first, then bodies that are too large.
     app.add_middleware(ClientIpMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        allowlist=settings.ip_allowlist, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       max_bytes=settings.max_body_bytes)
-    app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, settings.public_base_url),
+                       max_bytes=settings.max_body_bytes,
+                       larger=_routes_with_larger_legal_bodies())
+    app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
                      methods=["GET"])
     _warn_about(settings, github)
     return app
@@ -81,10 +85,21 @@ def app_from_environment() -> AsyncApp:
     return create_app(Settings.from_env())
 
 
-def _openapi_view(document: dict, public_base_url: str | None) -> Callable[[Request], Awaitable[Response]]:
+def _routes_with_larger_legal_bodies() -> dict[str, int]:
+    """Where a request within GitHub's own limits can exceed the default body limit (64 KiB): a
+    65,536-character comment, or a client_payload just under 64 KB, sent JSON-escaped."""
+    return {
+        "/chatgpt/prs/comment": MAX_COMMENT_REQUEST_BYTES,
+        "/chatgpt/dispatch": MAX_DISPATCH_REQUEST_BYTES,
+        "/v1/dispatch": MAX_DISPATCH_REQUEST_BYTES,
+    }
+
+
+def _openapi_view(document: dict, catalog: EventCatalog | None,
+                  public_base_url: str | None) -> Callable[[Request], Awaitable[Response]]:
     @lru_cache(maxsize=8)  # keyed by base URL; bounded because the Host header is the caller's
     def render(base_url: str) -> str:
-        return served_json(document, base_url)
+        return served_json(document, base_url, catalog)
 
     async def openapi_json(request: Request) -> Response:
         base_url = public_base_url or str(request.base_url)

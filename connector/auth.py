@@ -1,50 +1,77 @@
-"""Bearer authentication and per-operation scopes.
+"""API-key authentication and per-operation scopes.
 
-Connexion's ``x-bearerInfoFunc`` names a module-level function, which would force the keys into
-global state; instead :func:`bearer_security_handler` builds the security handler for one app's
-:class:`~connector.keys.KeyRing` and is registered through ``security_map``. Each operation's
+Connexion's ``x-bearerInfoFunc``/``x-apikeyInfoFunc`` name module-level functions, which would
+force the keys into global state; instead :func:`security_handlers` builds the handlers for one
+app's :class:`~connector.keys.KeyRing`, registered through ``security_map``. Each operation's
 security requirement in ``openapi.yaml`` names the scope it needs (``bearerAuth: [prs:write]``);
-Connexion hands those to the handler built here, which refuses a key without them.
+Connexion hands those to the handlers built here, which refuse a key without them.
+
+Keys arrive as ``Authorization: Bearer`` everywhere, and as ``x-api-key`` on the actions-gateway
+compatibility route, as that gateway took them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from connexion.exceptions import OAuthResponseProblem
-from connexion.security import NO_VALUE, BearerSecurityHandler
+from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
 
-from .errors import InsufficientScope
+from .errors import InsufficientScope, MissingApiKeyConfig
 from .keys import KeyRing
 
-__all__ = ["bearer_security_handler"]
+__all__ = ["security_handlers"]
 
 
-def bearer_security_handler(keys: KeyRing) -> type[BearerSecurityHandler]:
-    """A Connexion security handler class that checks bearer tokens against ``keys``."""
+def security_handlers(keys: KeyRing) -> dict[str, type]:
+    """Connexion's ``security_map``: handler classes that check presented keys against ``keys``."""
 
-    class ApiKeyBearerHandler(BearerSecurityHandler):
+    def verifier(required_scopes: list[str] | None) -> Callable[[str], dict[str, Any]]:
+        needed = tuple(required_scopes or ())
+
+        def verify(token: str) -> dict[str, Any]:
+            key = keys.find(token)
+            if key is None:
+                raise OAuthResponseProblem(detail="Provided token is not valid")
+            missing = [scope for scope in needed if scope not in key.scopes]
+            if missing:
+                raise InsufficientScope(
+                    f"The API key '{key.name}' lacks the scope {', '.join(missing)} this operation needs; "
+                    "ask the operator for a key that has it.",
+                    required_scope=missing[0],
+                )
+            return key.token_info()
+
+        return verify
+
+    # Connexion's generic wrappers inspect the verify function's signature on every request;
+    # these know theirs and check the credential directly.
+    class KeyBearerHandler(BearerSecurityHandler):
         def get_fn(self, security_scheme: dict, required_scopes: list[str]) -> Any:
-            needed = tuple(required_scopes or ())
+            verify = verifier(required_scopes)
 
-            # Connexion's generic wrapper inspects the verify function's signature on every
-            # request; this one knows it and checks the token directly.
-            def verify(request: Any) -> Any:
+            def check(request: Any) -> Any:
                 auth_type, token = self.get_auth_header_value(request)
-                if auth_type != "bearer":
+                return verify(token) if auth_type == "bearer" else NO_VALUE
+
+            return check
+
+    class KeyHeaderHandler(ApiKeySecurityHandler):
+        def get_fn(self, security_scheme: dict, required_scopes: list[str]) -> Any:
+            verify, header = verifier(required_scopes), security_scheme["name"]
+
+            def check(request: Any) -> Any:
+                token = request.headers.get(header)
+                if token is None:
                     return NO_VALUE
-                key = keys.find(token)
-                if key is None:
-                    raise OAuthResponseProblem(detail="Provided token is not valid")
-                missing = [scope for scope in needed if scope not in key.scopes]
-                if missing:
-                    raise InsufficientScope(
-                        f"The API key '{key.name}' lacks the scope {', '.join(missing)} this operation needs; "
-                        "ask the operator for a key that has it.",
-                        required_scope=missing[0],
+                if keys.is_empty():  # the actions gateway's answer when it had no keys configured
+                    raise MissingApiKeyConfig(
+                        "The connector has no API keys configured; the operator has to set "
+                        "CONNECTOR_API_KEY or add keys to CONNECTOR_KEYS_FILE."
                     )
-                return key.token_info()
+                return verify(token)
 
-            return verify
+            return check
 
-    return ApiKeyBearerHandler
+    return {"bearer": KeyBearerHandler, "apiKey": KeyHeaderHandler}

@@ -1,10 +1,13 @@
 """Refuse oversized request bodies before anything reads them (413, problem+json).
 
 A pure ASGI middleware: it trusts neither Content-Length (a client may lie, or stream chunked) nor
-the framework, and counts the bytes as they arrive. The limit is checked once, in ``__init__``.
+the framework, and counts the bytes as they arrive. One limit applies everywhere, except on the
+paths given a larger one of their own (a comment of GitHub's maximum length needs ~800 KB).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,19 +21,21 @@ class _TooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be positive")
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = {path: max(limit, max_bytes) for path, limit in (larger or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -40,7 +45,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -53,11 +58,11 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         await send_problem(send, PayloadTooLarge(
-            f"The request body is larger than this connector accepts ({self.max_bytes} bytes); send less "
+            f"The request body is larger than this connector accepts here ({limit} bytes); send less "
             "(for a dispatch, a reference to the data instead of the data).",
             headers={"Connection": "close"},
         ))

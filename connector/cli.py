@@ -71,12 +71,14 @@ def _new_key(name: str, scopes: str, repos: str) -> int:
 
 
 def _spec(base_url: str | None) -> int:
+    from .events import load_catalog
     from .spec import document_for_settings, served_json
 
     # Printing the document needs no API key, so settings are read in sandbox terms.
     settings = Settings.from_env(sandbox=True)
-    document = document_for_settings(settings)
-    print(served_json(document, base_url or settings.public_base_url or "http://127.0.0.1:8080"))
+    catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
+    document = document_for_settings(settings, catalog)
+    print(served_json(document, base_url or settings.public_base_url or "http://127.0.0.1:8080", catalog))
     return 0
 
 

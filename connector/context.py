@@ -16,8 +16,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import Misconfigured
 from .allowlist import RepoAllowlist
+from .errors import Misconfigured
+from .events import EventCatalog
 from .github import GitHub, Repository
 from .labels import LabelCache
 from .policy import resolve_repository
@@ -30,6 +31,7 @@ __all__ = ["Services", "ServicesMiddleware", "services", "github"]
 class Services:
     settings: Settings
     github: GitHub | None
+    events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
 
     @functools.cached_property
@@ -42,6 +44,12 @@ class Services:
         key = token_info.get("key")
         allowlists = (self.allowlist, key.repos) if key is not None else (self.allowlist,)
         return resolve_repository(body, self.settings.default_repo, allowlists)
+
+    def event_payload(self, event_type: str, payload: dict[str, Any] | None, *, at: tuple[str, ...]) -> dict[str, Any]:
+        """The payload for ``event_type``, checked against the operator's event catalog if there is one."""
+        if self.events is None:
+            return payload or {}
+        return self.events.get(event_type).check_payload(payload, at=at)
 
 
 _current: ContextVar[Services] = ContextVar("connector_services")

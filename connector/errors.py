@@ -17,9 +17,13 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
     ├── UnknownLabel (422 unknown_label)
+    ├── UnknownEvent (422 unknown_event)       ── an event_type outside the operator's event catalog
     ├── GitHubValidation (422 github_validation)
     ├── RateLimited (429 rate_limited)
     ├── GitHubUnavailable (502 github_unavailable)
+    ├── GitHubDispatchFailed (502 github_dispatch_failed) ─┐
+    ├── MissingApiKeyConfig (503 missing_api_key_config)   ├ the actions gateway's codes, kept on /v1/dispatch
+    ├── MissingGitHubConfig (503 missing_github_config)   ─┘
     ├── Misconfigured (503 misconfigured)
     └── GitHubTimeout (504 github_timeout)
 
@@ -60,9 +64,13 @@ __all__ = [
     "UnsupportedMediaType",
     "NotAPullRequest",
     "UnknownLabel",
+    "UnknownEvent",
     "GitHubValidation",
     "RateLimited",
     "GitHubUnavailable",
+    "GitHubDispatchFailed",
+    "MissingApiKeyConfig",
+    "MissingGitHubConfig",
     "Misconfigured",
     "GitHubTimeout",
     "ERROR_CLASSES",
@@ -168,6 +176,10 @@ class UnknownLabel(ConnectorError):
     status, code, title = 422, "unknown_label", "Unprocessable Content"
 
 
+class UnknownEvent(ConnectorError):
+    status, code, title = 422, "unknown_event", "Unprocessable Content"
+
+
 class GitHubValidation(ConnectorError):
     status, code, title = 422, "github_validation", "Unprocessable Content"
 
@@ -184,6 +196,18 @@ class RateLimited(ConnectorError):
 
 class GitHubUnavailable(ConnectorError):
     status, code, title = 502, "github_unavailable", "Bad Gateway"
+
+
+class GitHubDispatchFailed(ConnectorError):
+    status, code, title = 502, "github_dispatch_failed", "Bad Gateway"
+
+
+class MissingApiKeyConfig(ConnectorError):
+    status, code, title = 503, "missing_api_key_config", "Service Unavailable"
+
+
+class MissingGitHubConfig(ConnectorError):
+    status, code, title = 503, "missing_github_config", "Service Unavailable"
 
 
 class Misconfigured(ConnectorError):
@@ -209,9 +233,13 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     UnsupportedMediaType,
     NotAPullRequest,
     UnknownLabel,
+    UnknownEvent,
     GitHubValidation,
     RateLimited,
     GitHubUnavailable,
+    GitHubDispatchFailed,
+    MissingApiKeyConfig,
+    MissingGitHubConfig,
     Misconfigured,
     GitHubTimeout,
 )
@@ -225,8 +253,8 @@ def from_exception(request: ConnexionRequest, exc: Exception) -> ConnectorError:
         # Connexion's own messages ("No authorization token provided") are fine to pass on;
         # they never contain the presented credential.
         return Unauthorized(
-            f"{exc.detail.rstrip('.')}. Send the connector's API key as "
-            "'Authorization: Bearer <key>'."
+            f"{exc.detail.rstrip('.')}. Send the connector's API key as 'Authorization: Bearer <key>'"
+            + (" or 'x-api-key: <key>'." if request.url.path.startswith("/v1/") else ".")
         )
     if isinstance(exc, UnsupportedMediaTypeProblem):
         return UnsupportedMediaType(

@@ -40,7 +40,7 @@ from jsonschema import Draft202012Validator
 from .errors import BadRequest, FieldError
 from .schema_errors import describe, json_path
 
-__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "strict_json_loads"]
+__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "check_request_value", "strict_json_loads"]
 
 _MAX_ERRORS = 10
 
@@ -246,15 +246,25 @@ class JSONRequestBodyValidator(AbstractRequestBodyValidator):
     def _validate(self, body: t.Any) -> None:
         if body is None:
             raise BadRequest([FieldError("$", "a JSON object body is required")])
-        validator = _validator_for(self._schema, with_defaults=True)
-        errors = sorted(validator.iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-        if errors:
-            # One message per field is enough to act on; "" breaks both minLength and pattern.
-            by_path: dict[str, FieldError] = {}
-            for error in errors:
-                for field_error in describe(error):
-                    by_path.setdefault(field_error["path"], field_error)
-            raise BadRequest(list(by_path.values())[:_MAX_ERRORS])
+        check_request_value(self._schema, body)
+
+
+def check_request_value(schema: dict, value: t.Any, *, at: tuple[str | int, ...] = ()) -> None:
+    """Validate (and normalise, as for request bodies) ``value`` found at path ``at`` of a request.
+
+    Raises :class:`BadRequest` listing every bad field by its JSON path from the body's root.
+    ``schema`` must be long-lived (validators are cached by its identity).
+    """
+    validator = _validator_for(schema, with_defaults=True)
+    errors = sorted(validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    if errors:
+        # One message per field is enough to act on; "" breaks both minLength and pattern.
+        by_path: dict[str, FieldError] = {}
+        for error in errors:
+            error.path.extendleft(reversed(at))
+            for field_error in describe(error):
+                by_path.setdefault(field_error["path"], field_error)
+        raise BadRequest(list(by_path.values())[:_MAX_ERRORS])
 
 
 class JSONResponseBodyValidator(AbstractResponseBodyValidator):

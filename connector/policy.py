@@ -28,14 +28,22 @@ __all__ = [
     "require_write_access",
     "new_request_id",
     "MAX_CLIENT_PAYLOAD_BYTES",
+    "MAX_COMMENT_REQUEST_BYTES",
+    "MAX_DISPATCH_REQUEST_BYTES",
 ]
 
 # A GitHub @mention: a login, or org/team, not preceded by a word character (so not an e-mail).
 _MENTION = re.compile(r"(?<![\w@/`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?)")
 MAX_COMMENT_CHARACTERS = 65_536
+# The most bytes a request carrying a legal comment can take: every character sent JSON-escaped as
+# a surrogate pair ("\ud83d\ude80", 12 bytes), plus room for the other fields.
+MAX_COMMENT_REQUEST_BYTES = MAX_COMMENT_CHARACTERS * 12 + 4096
 
 # GitHub: "client_payload ... must be less than 64 KB"; measured on the JSON it receives.
 MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024
+# The most bytes a request carrying a legal payload can take: sent JSON-escaped, each UTF-8 byte
+# can become up to 3 (a 4-byte character is a 12-byte surrogate pair), plus room for other fields.
+MAX_DISPATCH_REQUEST_BYTES = MAX_CLIENT_PAYLOAD_BYTES * 3 + 4096
 
 
 def resolve_repository(body: dict[str, Any], default: tuple[str, str] | None,
@@ -67,15 +75,17 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def dispatch_payload(client_payload: dict[str, Any] | None, request_id: str) -> dict[str, Any]:
-    """The client_payload GitHub receives: the caller's keys plus request_id, within GitHub's size limit."""
+def dispatch_payload(client_payload: dict[str, Any] | None, request_id: str,
+                     *, field: str = "$.client_payload") -> dict[str, Any]:
+    """The client_payload GitHub receives: the caller's keys plus request_id, within GitHub's size
+    limit; ``field`` is where the caller's data was in the request, for the error."""
     payload = {**(client_payload or {}), "request_id": request_id}
     size = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     if size >= MAX_CLIENT_PAYLOAD_BYTES:
         raise BadRequest([FieldError(
-            "$.client_payload",
-            f"is {size} bytes as JSON; GitHub accepts less than {MAX_CLIENT_PAYLOAD_BYTES} bytes, so send "
-            "less data (for example a reference to it)",
+            field,
+            f"makes a client_payload of {size} bytes as JSON; GitHub accepts less than "
+            f"{MAX_CLIENT_PAYLOAD_BYTES} bytes, so send less data (for example a reference to it)",
         )])
     return payload
 

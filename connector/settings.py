@@ -58,6 +58,7 @@ class Secret:
 class Settings:
     api_keys: tuple[Secret, ...] = ()
     keys_file: Path | None = None
+    events_file: Path | None = None
     github_token: Secret | None = None
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 10
@@ -68,7 +69,7 @@ class Settings:
     max_mentions: int = 5
     comment_footer: bool = False
     read_only: bool = False
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = 64 * 1024
     labels_allow: tuple[str, ...] = ()
     labels_create: bool = False
     labels_mode: str = "apply"
@@ -83,7 +84,11 @@ class Settings:
         keys = env.secret("CONNECTOR_API_KEY")
         return cls(
             api_keys=_split_keys(keys) if keys else (),
-            keys_file=_parse_keys_file_path(env.get("CONNECTOR_KEYS_FILE")),
+            keys_file=_parse_file_path("CONNECTOR_KEYS_FILE", env.get("CONNECTOR_KEYS_FILE"),
+                                       "a TOML or YAML keys file (`connector keys new NAME --scopes prs:read` "
+                                       "prints an entry for one)"),
+            events_file=_parse_file_path("CONNECTOR_EVENTS_FILE", env.get("CONNECTOR_EVENTS_FILE"),
+                                         "a YAML event catalog, such as examples/events.yaml"),
             github_token=env.secret("GITHUB_TOKEN"),
             github_api_url=_parse_api_url(env.get("GITHUB_API_URL")),
             github_timeout=_parse_timeout(env.get("CONNECTOR_GITHUB_TIMEOUT")),
@@ -204,15 +209,12 @@ def _parse_repo(value: str | None) -> tuple[str, str] | None:
     return owner, repo
 
 
-def _parse_keys_file_path(value: str | None) -> Path | None:
+def _parse_file_path(name: str, value: str | None, what: str) -> Path | None:
     if value is None:
         return None
     path = Path(value)
     if not path.is_file():
-        raise SettingsError(
-            f"CONNECTOR_KEYS_FILE={value!r} is not a readable file; point it at a TOML or YAML keys file "
-            "(`connector keys new NAME --scopes prs:read` prints an entry for one)"
-        )
+        raise SettingsError(f"{name}={value!r} is not a readable file; point it at {what}")
     return path
 
 
@@ -267,7 +269,7 @@ def _parse_body_limit(value: str | None) -> int:
         return Settings.max_body_bytes
     if not value.isdigit() or not 1024 <= int(value) <= 64 * 1024 * 1024:
         raise SettingsError(
-            f"CONNECTOR_MAX_BODY_BYTES={value!r} is not a number of bytes from 1024 to 67108864, e.g. 1048576"
+            f"CONNECTOR_MAX_BODY_BYTES={value!r} is not a number of bytes from 1024 to 67108864, e.g. 65536"
         )
     return int(value)
 

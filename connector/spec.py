@@ -7,7 +7,11 @@
   server is not on the origin it was imported from;
 * without a default repository, ``owner`` and ``repo`` become required in every request body, so the
   schema tells callers the truth instead of a later 400 doing it;
-* in read-only mode, the operations that write are not there at all.
+* in read-only mode, the operations that write are not there at all;
+* with an event catalog, the dispatch schemas (those marked ``x-connector-event``) describe the
+  events and their arguments, and the served copy lists the event names as an ``enum``;
+* operations marked ``x-connector-hidden`` (the actions-gateway compatibility route, which
+  authenticates differently) are routed but not served: ChatGPT takes one auth scheme per action.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from .events import EventCatalog
 from .settings import Settings
 
 __all__ = ["SPEC_PATH", "load_document", "document_for", "document_for_settings", "served_document", "served_json"]
@@ -39,20 +44,31 @@ def load_document(path: Path = SPEC_PATH) -> dict[str, Any]:
     return copy.deepcopy(_load(path))
 
 
-def document_for(*, has_default_repo: bool, read_only: bool = False, path: Path = SPEC_PATH) -> dict[str, Any]:
-    """The document one deployment enforces and serves (``servers`` is filled in when serving)."""
+def document_for(*, has_default_repo: bool, read_only: bool = False, catalog: EventCatalog | None = None,
+                 path: Path = SPEC_PATH) -> dict[str, Any]:
+    """The document one deployment enforces (see :func:`served_document` for what it serves)."""
     document = load_document(path)
+    schemas = document["components"]["schemas"]
     if not has_default_repo:
-        for schema in document["components"]["schemas"].values():
+        for schema in schemas.values():
             if "owner" in schema.get("properties", {}):
                 schema["required"] = ["owner", "repo", *schema.get("required", [])]
+    if catalog is not None:
+        for schema in _event_schemas(document):
+            fields = schema["x-connector-event"]
+            catalog.describe_in(schema, name_field=fields["name"], payload_field=fields["payload"])
     if read_only:
         _drop_writes(document)
     return document
 
 
-def document_for_settings(settings: Settings) -> dict[str, Any]:
-    return document_for(has_default_repo=settings.default_repo is not None, read_only=settings.read_only)
+def document_for_settings(settings: Settings, catalog: EventCatalog | None = None) -> dict[str, Any]:
+    return document_for(has_default_repo=settings.default_repo is not None, read_only=settings.read_only,
+                        catalog=catalog)
+
+
+def _event_schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [schema for schema in document["components"]["schemas"].values() if "x-connector-event" in schema]
 
 
 def _drop_writes(document: dict[str, Any]) -> None:
@@ -68,9 +84,24 @@ def _drop_writes(document: dict[str, Any]) -> None:
             del document["paths"][path]
 
 
-def served_document(document: dict[str, Any], base_url: str) -> dict[str, Any]:
-    return {**document, "servers": [{"url": base_url.rstrip("/")}]}
+def served_document(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> dict[str, Any]:
+    """What ``/openapi.json`` serves: the enforced document for ChatGPT's importer, on one server."""
+    served = copy.deepcopy(document)
+    served["servers"] = [{"url": base_url.rstrip("/")}]
+    for path, item in list(served["paths"].items()):
+        if any(isinstance(op, dict) and op.get("x-connector-hidden") for op in item.values()):
+            del served["paths"][path]
+    used = {name for item in served["paths"].values() for op in item.values() if isinstance(op, dict)
+            for requirement in op.get("security", served.get("security", [])) for name in requirement}
+    schemes = served["components"]["securitySchemes"]
+    for name in list(schemes):
+        if name not in used:
+            del schemes[name]
+    if catalog is not None:
+        for schema in _event_schemas(served):
+            catalog.advertise_names(schema, name_field=schema["x-connector-event"]["name"])
+    return served
 
 
-def served_json(document: dict[str, Any], base_url: str) -> str:
-    return json.dumps(served_document(document, base_url), ensure_ascii=False, separators=(",", ":"))
+def served_json(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> str:
+    return json.dumps(served_document(document, base_url, catalog), ensure_ascii=False, separators=(",", ":"))

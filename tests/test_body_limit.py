@@ -17,8 +17,7 @@ from tests.conftest import API_KEY, OWNER, REPO, LiveServer
 def test_a_body_over_the_limit_is_refused_with_413(make_client, double):
     client = make_client(max_body_bytes=2048)
 
-    response = client.post("/chatgpt/prs/comment", json={"owner": OWNER, "repo": REPO, "number": 1,
-                                                         "body": "x" * 4096},
+    response = client.post("/chatgpt/prs/list", json={"owner": OWNER, "repo": REPO, "base": "x" * 4096},
                            headers={"Origin": "https://chatgpt.com"})
 
     assert response.status_code == 413
@@ -31,13 +30,13 @@ def test_a_body_over_the_limit_is_refused_with_413(make_client, double):
 
 def test_a_chunked_body_is_refused_without_a_github_call(make_settings, double):
     def chunks():
-        yield b'{"owner": "octo-org", "repo": "webapp", "number": 1, "body": "'
+        yield b'{"owner": "octo-org", "repo": "webapp", "base": "'
         for _ in range(10):
             yield b"x" * 1024
         yield b'"}'
 
     with LiveServer(create_app(make_settings(max_body_bytes=4096))) as server:
-        response = requests.post(f"{server.url}/chatgpt/prs/comment", data=chunks(), timeout=10,
+        response = requests.post(f"{server.url}/chatgpt/prs/list", data=chunks(), timeout=10,
                                  headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
 
     assert 400 <= response.status_code < 500
@@ -86,3 +85,30 @@ def test_the_longest_legal_comment_fits_the_default_limit(client, double):
 def test_malformed_body_limits_fail_start_up(value):
     with pytest.raises(SettingsError, match="CONNECTOR_MAX_BODY_BYTES"):
         Settings.from_env({"CONNECTOR_API_KEY": "k" * 32, "CONNECTOR_MAX_BODY_BYTES": value})
+
+
+def test_the_default_limit_is_64_kib_except_where_legal_bodies_need_more(client, double):
+    number = double.add_pull(OWNER, REPO, title="x", head="x")
+    double.clear_requests()
+    comment_over_the_maximum = {"owner": OWNER, "repo": REPO, "number": number, "body": "🚀" * 70_000}
+
+    assert Settings().max_body_bytes == 64 * 1024
+    assert client.post("/chatgpt/prs/list", json={"owner": OWNER, "repo": REPO, "base": "x" * 70_000}).status_code == 413
+    # Over GitHub's 65,536 characters but under the comment route's byte allowance: the schema says why.
+    refused = client.post("/chatgpt/prs/comment", json=comment_over_the_maximum)
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["path"] == "$.body"
+    assert client.post("/chatgpt/prs/comment", content=b"{" + b" " * 800_000 + b"}",
+                       headers={"Content-Type": "application/json"}).status_code == 413
+    assert double.requests == []
+
+
+def test_the_largest_legal_dispatch_payload_fits_even_json_escaped(client, double):
+    # 16,000 four-byte characters: 64,000 bytes of UTF-8 (under GitHub's 64 KB), sent as 192,000
+    # bytes of surrogate-pair escapes.
+    body = json.dumps({"owner": OWNER, "repo": REPO, "event_type": "deploy", "client_payload": {"n": "🚀" * 16_000}})
+
+    response = client.post("/chatgpt/dispatch", content=body, headers={"Content-Type": "application/json"})
+
+    assert len(body) > 3 * 64_000
+    assert response.status_code == 202, response.text

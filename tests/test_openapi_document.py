@@ -50,7 +50,10 @@ def test_operation_is_usable_as_a_chatgpt_action(path, method, operation):
     assert operation["description"] and len(operation["description"]) <= 300
     assert isinstance(operation.get("x-openai-isConsequential"), bool)
     assert operation["x-openai-isConsequential"] is (path not in ("/health", "/chatgpt/prs/list"))
-    if operation.get("security") != []:
+    if operation.get("x-connector-hidden"):
+        # The gateway route: its GitHub failures, timeouts included, are all github_dispatch_failed.
+        assert {"400", "401", "403", "422", "429", "502", "503"} <= set(operation["responses"])
+    elif operation.get("security") != []:
         assert {"400", "401", "403", "404", "429", "502", "503", "504"} <= set(operation["responses"])
 
 
@@ -141,8 +144,11 @@ def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_
     served = client.get("/openapi.json").json()
 
     assert served["servers"] == [{"url": "https://gpt-connector.example.org"}]
+    # As written, less the gateway compatibility route and its auth scheme (ChatGPT takes one).
+    expected = json.loads(json.dumps(DOCUMENT))
+    del expected["paths"]["/v1/dispatch"], expected["components"]["securitySchemes"]["gatewayApiKey"]
     assert {k: v for k, v in served.items() if k != "servers"} == {
-        k: v for k, v in DOCUMENT.items() if k != "servers"}
+        k: v for k, v in expected.items() if k != "servers"}
 
 
 def test_openapi_json_falls_back_to_the_request_base_url(make_client, double):

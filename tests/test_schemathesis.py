@@ -1,9 +1,15 @@
 """Contract testing with schemathesis, the way an outside tester would run it: its CLI against a live
 connector (uvicorn on loopback) backed by the GitHub double, with every default check enabled.
+
+It runs against two deployments: the plain one, and one with the operator's policy switched on
+(event catalog, repository allowlist, a scoped key from a keys file), where every refusal must
+still be a documented 4xx.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,38 +17,59 @@ from pathlib import Path
 import pytest
 
 from connector.app import create_app
+from connector.events import load_catalog
 from connector.ghdouble import seed_demo
 from connector.settings import Secret, Settings
+from connector.spec import document_for
 from tests.conftest import API_KEY, GITHUB_TOKEN, LiveServer
 
 # The issue asks for at least 100 examples per operation in CI.
 MAX_EXAMPLES = 100
 ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "examples" / "events.yaml"
+SCOPED_KEY = "schemathesis-scoped-key-0123456789abcdef"
 
 
-@pytest.fixture
-def live_connector(github_double):
+def policy_settings(demo: dict, tmp_path: Path) -> Settings:
+    keys_file = tmp_path / "keys.toml"
+    keys_file.write_text(
+        f'[[keys]]\nname = "contract-tests"\nsha256 = "{hashlib.sha256(SCOPED_KEY.encode()).hexdigest()}"\n'
+        f'scopes = ["prs:read", "prs:write", "dispatch"]\nrepos = ["{demo["owner"]}/*"]\n'
+    )
+    return Settings(
+        keys_file=keys_file,
+        github_token=Secret(GITHUB_TOKEN),
+        default_repo=(demo["owner"], demo["repo"]),
+        allowed_repos=(demo["full_name"],),
+        events_file=EVENTS,
+    ).validated()
+
+
+@pytest.fixture(params=["plain", "policy"])
+def deployment(request, github_double, tmp_path):
+    """A live connector and the key to call it with."""
     github_double.reset()
     demo = seed_demo(github_double)
-    settings = Settings(
-        api_keys=(Secret(API_KEY),),
-        github_token=Secret(GITHUB_TOKEN),
-        github_api_url=github_double.url,
-        default_repo=(demo["owner"], demo["repo"]),
-    )
+    if request.param == "plain":
+        settings, key = Settings(api_keys=(Secret(API_KEY),), github_token=Secret(GITHUB_TOKEN),
+                                 default_repo=(demo["owner"], demo["repo"])), API_KEY
+    else:
+        settings, key = policy_settings(demo, tmp_path), SCOPED_KEY
+    settings = Settings(**{**settings.__dict__, "github_api_url": github_double.url})
     with LiveServer(create_app(settings)) as server:
-        yield server
+        yield server, key, request.param
     assert [(r.method, r.path, r.schema_errors) for r in github_double.nonconforming()] == []
 
 
-def schemathesis(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(location: str, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(ROOT / "schemathesis.toml"),
-               "run", f"{url}/openapi.json", "--seed", "20261123", "--no-color", *args]
+               "run", location, "--seed", "20261123", "--no-color", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
-def test_schemathesis_default_checks_pass_with_a_valid_key(live_connector, github_double, tmp_path):
-    result = schemathesis(live_connector.url, "--header", f"Authorization: Bearer {API_KEY}",
+def test_schemathesis_default_checks_pass_with_a_valid_key(deployment, github_double, tmp_path):
+    server, key, _ = deployment
+    result = schemathesis(f"{server.url}/openapi.json", "--header", f"Authorization: Bearer {key}",
                           "--max-examples", str(MAX_EXAMPLES), "--report", "junit",
                           "--report-junit-path", str(tmp_path / "junit.xml"))
 
@@ -55,8 +82,32 @@ def test_schemathesis_default_checks_pass_with_a_valid_key(live_connector, githu
     assert github_double.calls("POST")
 
 
-def test_schemathesis_without_a_key_sees_only_documented_401s(live_connector, github_double):
-    result = schemathesis(live_connector.url, "--max-examples", "20")
+def test_schemathesis_covers_the_gateway_route_too(github_double, tmp_path):
+    """/v1/dispatch is not in /openapi.json, so it is tested from the enforced document."""
+    github_double.reset()
+    demo = seed_demo(github_double)
+    settings = Settings(**{**policy_settings(demo, tmp_path).__dict__, "github_api_url": github_double.url})
+    document = document_for(has_default_repo=True, catalog=load_catalog(EVENTS))
+    schema_file = tmp_path / "enforced.json"
+    schema_file.write_text(json.dumps(document))
+
+    with LiveServer(create_app(settings)) as server:
+        result = schemathesis(str(schema_file), "--url", server.url, "--include-path", "/v1/dispatch",
+                              "--header", f"x-api-key: {SCOPED_KEY}", "--max-examples", str(MAX_EXAMPLES))
+
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "Tested: 1" in result.stdout
+    assert github_double.calls("POST", f"/repos/{demo['full_name']}/dispatches")
+    assert [(r.method, r.path, r.schema_errors) for r in github_double.nonconforming()] == []
+
+
+def test_schemathesis_without_a_key_sees_only_documented_401s(github_double):
+    github_double.reset()
+    demo = seed_demo(github_double)
+    settings = Settings(api_keys=(Secret(API_KEY),), github_token=Secret(GITHUB_TOKEN),
+                        github_api_url=github_double.url, default_repo=(demo["owner"], demo["repo"]))
+    with LiveServer(create_app(settings)) as server:
+        result = schemathesis(f"{server.url}/openapi.json", "--max-examples", "20")
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert github_double.requests == []

@@ -13,8 +13,9 @@ __all__ = ["dispatch_event"]
 
 def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     repo = services().repository(body, token_info)
+    arguments = services().event_payload(body["event_type"], body.get("client_payload"), at=("client_payload",))
     request_id = body.get("request_id") or new_request_id()
-    payload = dispatch_payload(body.get("client_payload"), request_id)
+    payload = dispatch_payload(arguments, request_id)
     if body["dry_run"]:
         require_write_access(github().get_repository(repo), repo.full_name)
         return dry_run_reply(action="dispatch", repository=repo.full_name, event_type=body["event_type"],
