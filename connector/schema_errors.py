@@ -18,6 +18,8 @@ from .errors import FieldError
 __all__ = ["describe", "json_path"]
 
 _EXCERPT = 40
+# openapi.yaml's pattern for names (labels, event types): no control characters, no outer spaces.
+_PRINTABLE_NAME = "^[^\\s\\u0000-\\u001f\\u007f](?:[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f])?$"
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -80,6 +82,8 @@ def _message(keyword: str, expected: Any, value: Any, schema: dict) -> str:
         hint = schema.get("description", "")
         if expected == "\\S":
             return "must contain a non-whitespace character"
+        if expected == _PRINTABLE_NAME:
+            return "must not be blank, start or end with whitespace, or contain control characters such as line breaks"
         return f"{excerpt(value)} is not allowed here: it must match {expected}" + (f" ({hint})" if hint else "")
     if keyword == "minimum":
         return f"must be at least {expected} (got {value})"

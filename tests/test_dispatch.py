@@ -107,7 +107,8 @@ def test_dispatch_accepts_a_payload_one_byte_under_64_kb(client, double):
 @pytest.mark.parametrize("event_type, message", [
     ("", "must not be empty"),
     ("x" * 101, "must be at most 100 characters long (got 101)"),
-    ("   ", "must contain a non-whitespace character"),
+    ("   ", "must not be blank, start or end with whitespace, or contain control characters such as line breaks"),
+    ("deploy\r\nX-Injected: 1", "must not be blank, start or end with whitespace, or contain control characters such as line breaks"),
 ])
 def test_dispatch_checks_event_type_limits(client, double, event_type, message):
     response = dispatch(client, event_type=event_type)
