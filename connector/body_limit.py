@@ -3,6 +3,10 @@
 A pure ASGI middleware: it trusts neither Content-Length (a client may lie, or stream chunked) nor
 the framework, and counts the bytes as they arrive. One limit applies everywhere, except on the
 paths given a larger one of their own (a comment of GitHub's maximum length needs ~800 KB).
+
+A body sent without Content-Length (chunked) is read here, within the limit, and handed on with
+its length declared: Connexion takes a request without Content-Length for one without a body
+("RequestBody is required"), which would refuse every streaming client.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ __all__ = ["BodyLimitMiddleware"]
 
 class _TooLarge(Exception):
     pass
+
+
+class _Disconnected(Exception):
+    """The client went away before sending its whole body: there is no one to answer."""
 
 
 class BodyLimitMiddleware:
@@ -37,6 +45,16 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, limit)
             return
+        if declared is None:
+            try:
+                body = await _read_body(receive, limit)
+            except _TooLarge:
+                await self._refuse(send, limit)
+                return
+            except _Disconnected:
+                return
+            scope = {**scope, "headers": [*scope.get("headers", []), (b"content-length", str(len(body)).encode())]}
+            receive = _replaying(body, receive)
         received = 0
         started = False
 
@@ -66,3 +84,32 @@ class BodyLimitMiddleware:
             "(for a dispatch, a reference to the data instead of the data).",
             headers={"Connection": "close"},
         ))
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields ``body`` in one message, then whatever ``receive`` does."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

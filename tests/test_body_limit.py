@@ -43,6 +43,20 @@ def test_a_chunked_body_is_refused_without_a_github_call(make_settings, double):
     assert double.requests == []
 
 
+def test_a_chunked_body_within_the_limit_is_read_like_any_other(make_settings, double):
+    # Connexion alone would take a body without Content-Length for no body ("RequestBody is required").
+    def chunks():
+        yield b'{"owner": "octo-org", '
+        yield b'"repo": "webapp", "state": "closed"}'
+
+    with LiveServer(create_app(make_settings())) as server:
+        response = requests.post(f"{server.url}/chatgpt/prs/list", data=chunks(), timeout=10,
+                                 headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+
+    assert response.status_code == 200, response.text
+    assert [(r.method, r.query.get("state")) for r in double.requests] == [("GET", "closed")]
+
+
 def test_bytes_are_counted_as_they_arrive_when_no_length_is_declared():
     seen = []
 
