@@ -171,3 +171,23 @@ def test_bodies_beyond_the_gateways_fields_are_refused(gateway_client, double):
     assert response.status_code == 400
     assert response.json()["errors"][0]["path"] == "$.owner"
     assert double.requests == []
+
+
+def test_dry_run_checks_the_repository_and_sends_nothing(gateway_client, double):
+    response = gateway(gateway_client, {"action": "deploy", "args": {"env": "dev", "version": "v1"},
+                                        "request_id": "r-1", "dry_run": True})
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ok": True, "dry_run": True, "would": {
+        "action": "dispatch", "repository": f"{OWNER}/{REPO}", "event_type": "deploy",
+        "client_payload_keys": ["action", "args", "request_id"], "request_id": "r-1"}}
+    assert [(r.method, r.path) for r in double.requests] == [("GET", f"/repos/{OWNER}/{REPO}")]
+
+
+def test_read_only_mode_does_not_route_it(make_client, double):
+    client = make_client(default_repo=(OWNER, REPO), read_only=True)
+
+    response = gateway(client, {"action": "scan"})
+
+    assert response.status_code == 404
+    assert double.requests == []

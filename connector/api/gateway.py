@@ -12,7 +12,8 @@ from typing import Any
 
 from ..context import services
 from ..errors import ConnectorError, GitHubDispatchFailed, MissingGitHubConfig, RateLimited
-from ..policy import dispatch_payload, new_request_id
+from ..policy import dispatch_payload, new_request_id, require_write_access
+from .replies import dry_run_reply
 
 __all__ = ["gateway_dispatch"]
 
@@ -31,6 +32,11 @@ def gateway_dispatch(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
     args = current.event_payload(body["action"], body.get("args"), at=("args",))
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload({"action": body["action"], "args": args}, request_id, field="$.args")
+    if body["dry_run"]:
+        require_write_access(current.github.get_repository(repo), repo.full_name)
+        reply, _ = dry_run_reply(action="dispatch", repository=repo.full_name, event_type=body["action"],
+                                 client_payload_keys=list(payload), request_id=request_id)
+        return reply
     try:
         current.github.dispatch(repo, body["action"], payload)
     except RateLimited:
