@@ -21,6 +21,12 @@ OPERATIONS = [
     "issues/create-comment",
     "issues/add-labels",
     "issues/list-labels-for-repo",
+    # GitHub App authentication: the App (JWT) finds its installation and mints tokens.
+    "apps/get-authenticated",
+    "apps/get-installation",
+    "apps/get-repo-installation",
+    "apps/create-installation-access-token",
+    "users/get-authenticated",
 ]
 
 TARGET = Path(__file__).resolve().parent.parent / "connector" / "ghdouble" / "github-rest-subset.json"

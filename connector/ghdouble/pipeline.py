@@ -6,6 +6,12 @@ credentials win (401), then an injected fault, then an unknown route or reposito
 unparseable JSON (400), a schema violation (422), and only then the operation itself. A
 crash inside an operation is a bug in the double, so it becomes a loud 500 rather than a
 client left waiting.
+
+Credentials are GitHub's three kinds: the personal access token the double was built with,
+the registered GitHub App's JWT (only, and always, on the App's own operations), and the
+installation tokens the double issued. An installation token reaches only the repositories
+its installation covers; any other repository answers 404, because GitHub hides what a
+token may not see rather than admit it exists.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from .apps import JWT_OPERATIONS, NOT_A_JWT, Apps, IssuedToken
 from .faults import FaultQueue
 from .records import DOCS, RecordedRequest, Reply, error
 from .routes import Routes
 from .schemas import Operation, SchemaBook
-from .state import State
+from .state import Repo, State
 
-__all__ = ["Checked", "authorized", "check", "decide"]
+__all__ = ["Caller", "Checked", "authenticate", "authorized", "check", "decide"]
 
 
 @dataclass
@@ -34,12 +41,40 @@ class Checked:
     bad_json: bool = False
 
 
+@dataclass
+class Caller:
+    """Who a request authenticated as: ``grant`` is set for an installation token."""
+
+    grant: IssuedToken | None = None
+
+    def sees(self, repo: Repo) -> bool:
+        return self.grant is None or self.grant.covers(repo.owner, repo.name)
+
+
 def authorized(token: str | None, header: str | None) -> bool:
     """Accept ``token``/``Bearer`` with the expected token; a ``None`` token accepts all."""
     if token is None:
         return True
     scheme, _, value = (header or "").strip().partition(" ")
     return scheme.lower() in ("token", "bearer") and value.strip() == token
+
+
+def authenticate(op: Operation | None, header: str | None, *, token: str | None,
+                 apps: Apps) -> Caller | Reply:
+    """The caller behind ``header``, or GitHub's 401 for it."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if op is not None and op.id in JWT_OPERATIONS:
+        # GitHub takes only the App's JWT here (not a PAT, not an installation token), so
+        # even an open double (token=None) asks for one: a client must send what GitHub wants.
+        problem = apps.verify_jwt(value) if scheme == "bearer" else NOT_A_JWT
+        return Caller() if problem is None else error(401, problem, DOCS)
+    if token is not None and authorized(token, header):
+        return Caller()
+    issued = apps.token(value) if scheme in ("token", "bearer") else None
+    if issued is not None:  # checked even on an open double, so token refresh can be tested
+        return Caller(issued) if issued.live() else error(401, "Bad credentials", DOCS)
+    return Caller() if token is None else error(401, "Bad credentials", DOCS)
 
 
 def check(schemas: SchemaBook, rec: RecordedRequest, routed: bool) -> Checked:
@@ -66,13 +101,15 @@ def check(schemas: SchemaBook, rec: RecordedRequest, routed: bool) -> Checked:
 
 
 def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, token: str | None,
-           schemas: SchemaBook, faults: FaultQueue, state: State, routes: Routes) -> Reply | None:
+           schemas: SchemaBook, faults: FaultQueue, state: State, routes: Routes,
+           apps: Apps) -> Reply | None:
     """Check the request, then pick the reply (``None`` = drop the connection)."""
     checked = check(schemas, rec, routed)
     op = checked.op
     doc = op.doc_url if op else DOCS
-    if not authorized(token, authorization):
-        return error(401, "Bad credentials", DOCS)
+    caller = authenticate(op, authorization, token=token, apps=apps)
+    if isinstance(caller, Reply):
+        return caller
     fault = faults.take(rec.method, rec.path)
     if fault is not None:
         if fault.delay:
@@ -89,9 +126,11 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
     if rec.schema_errors:
         return error(422, "Invalid request.\n\n" + rec.schema_errors[0], doc)
     params = {k: unquote(v) for k, v in checked.params.items()}
-    repo = state.find(params["owner"], params["repo"])
-    if repo is None:
-        return error(404, "Not Found", doc)
+    repo = None
+    if "owner" in params:  # a repository operation: the caller must be able to see it
+        repo = state.find(params["owner"], params["repo"])
+        if repo is None or not caller.sees(repo):
+            return error(404, "Not Found", doc)
     try:
         reply = routes(op.id, repo, params, rec.query, rec.body)
     except Exception as exc:  # a bug in the double: make it loud, not a hung client

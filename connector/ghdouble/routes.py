@@ -2,10 +2,12 @@
 
 By the time a handler runs, the request has already passed GitHub's schema checks, auth
 and fault injection, and the repository exists; a handler only applies the operation to
-``State`` and renders the answer with ``Views``. Keeping them apart from the HTTP layer
-means adding an operation is one method plus one table entry here (and its schema in
-``github-rest-subset.json``). Pagination copies GitHub's ``Link`` header exactly, since
-PyGithub follows those links rather than computing page numbers itself.
+``State`` (or ``Apps``) and renders the answer with ``Views``. The App's own operations live
+outside ``/repos/{owner}/{repo}``, so they have a table of their own, without a repository.
+Keeping handlers apart from the HTTP layer means adding an operation is one method plus one
+table entry here (and its schema in ``github-rest-subset.json``). Pagination copies GitHub's
+``Link`` header exactly, since PyGithub follows those links rather than computing page
+numbers itself.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from .apps import Apps, app_view, installation_view, token_view
 from .records import Reply, error
 from .state import Issue, Repo, State, Views
 
-__all__ = ["MAX_COMMENT", "Handler", "Host", "Routes"]
+__all__ = ["MAX_COMMENT", "AppHandler", "Handler", "Host", "Routes"]
 
 MAX_COMMENT = 65536
 
 # (repository, path parameters, query, parsed JSON body) -> reply
 Handler = Callable[[Repo, dict[str, str], dict[str, str], Any], Reply]
+# (path parameters, query, parsed JSON body) -> reply, for the App's own operations
+AppHandler = Callable[[dict[str, str], dict[str, str], Any], Reply]
+
+_LEVELS = {"read": 1, "write": 2, "admin": 3}
 
 
 class Host(Protocol):
@@ -34,6 +41,10 @@ class Host(Protocol):
     def url(self) -> str: ...
     @property
     def views(self) -> Views: ...
+    @property
+    def apps(self) -> Apps: ...
+    @property
+    def oauth_scopes(self) -> str | None: ...
 
 
 class Routes:
@@ -50,11 +61,20 @@ class Routes:
             "issues/create-comment": self._create_comment,
             "issues/add-labels": self._add_labels,
             "issues/list-labels-for-repo": self._list_labels,
+            "apps/get-repo-installation": self._repo_installation,
+        }
+        self.app_table: dict[str, AppHandler] = {
+            "apps/get-authenticated": self._get_app,
+            "apps/get-installation": self._get_installation,
+            "apps/create-installation-access-token": self._create_token,
+            "users/get-authenticated": self._get_viewer,
         }
 
-    def __call__(self, op_id: str, repo: Repo, params: dict[str, str], query: dict[str, str],
-                 body: Any) -> Reply:
+    def __call__(self, op_id: str, repo: Repo | None, params: dict[str, str],
+                 query: dict[str, str], body: Any) -> Reply:
         """Run operation ``op_id``; an operation without a handler raises ``KeyError``."""
+        if repo is None:  # not under /repos/{owner}/{repo}
+            return self.app_table[op_id](params, query, body)
         return self.table[op_id](repo, params, query, body)
 
     def _page(self, items: list[Any], path: str, query: dict[str, str]) -> Reply:
@@ -139,3 +159,63 @@ class Routes:
             labels = sorted(repo.labels.values(), key=lambda label: label.name.lower())
             data = [self._host.views.label(repo, label) for label in labels]
         return self._page(data, f"/repos/{repo.full_name}/labels", q)
+
+    # -- GitHub App operations (the pipeline has verified the App's JWT) --------------------
+    def _get_viewer(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        """The token's user; a classic token's scopes ride along in ``x-oauth-scopes``."""
+        login = self._host.state.viewer
+        user = {**self._host.views.user(login), "name": None, "company": None, "blog": "", "location": None,
+                "email": None, "hireable": None, "bio": None, "public_repos": 0, "public_gists": 0,
+                "followers": 0, "following": 0, "created_at": "2024-01-15T09:00:00Z",
+                "updated_at": "2024-01-15T09:00:00Z"}
+        reply = Reply(200, user)
+        if self._host.oauth_scopes is not None:
+            reply.headers["x-oauth-scopes"] = self._host.oauth_scopes
+        return reply
+
+    def _get_app(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        apps = self._host.apps
+        with apps.lock:
+            assert apps.app is not None
+            live = sum(not i.revoked for i in apps.installations.values())
+            return Reply(200, app_view(apps.app, self._host.views, live))
+
+    def _installation_reply(self, installation_id: int | None) -> Reply:
+        apps = self._host.apps
+        with apps.lock:
+            found = None if installation_id is None else apps.installation(installation_id)
+            if found is None or apps.app is None:
+                return error(404, "Not Found")
+            return Reply(200, installation_view(apps.app, found, self._host.views))
+
+    def _get_installation(self, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        return self._installation_reply(int(p["installation_id"]))
+
+    def _repo_installation(self, repo: Repo, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        found = self._host.apps.installation_for(repo.owner, repo.name)
+        return self._installation_reply(found.id if found else None)
+
+    def _create_token(self, p: dict[str, str], _q: dict[str, str], body: Any) -> Reply:
+        apps, state = self._host.apps, self._host.state
+        installation = apps.installation(int(p["installation_id"]))
+        if installation is None:
+            return error(404, "Not Found")
+        body = body or {}
+        # A token may narrow what the installation was granted, never widen it.
+        wanted = body.get("permissions") or {}
+        if any(_LEVELS[level] > _LEVELS.get(installation.permissions.get(name, ""), 0)
+               for name, level in wanted.items()):
+            return error(422, "The permissions requested are not granted to this installation.")
+        repos = installation.repos
+        if body.get("repositories") or body.get("repository_ids"):
+            with state.lock:
+                by_id = {r.id: r.name for r in state.repos.values()}
+            names = [*body.get("repositories", ()),
+                     *(by_id.get(i, "") for i in body.get("repository_ids", ()))]
+            account = installation.account
+            if not all(state.find(account, n) and installation.covers(account, n) for n in names):
+                return error(422, "There is at least one repository that does not exist or is "
+                                  "not accessible to the parent installation.")
+            repos = frozenset(n.lower() for n in names)
+        issued = apps.issue(installation, dict(wanted or installation.permissions), repos)
+        return Reply(201, token_view(issued, state, self._host.views))

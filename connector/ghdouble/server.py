@@ -10,8 +10,9 @@ whether GitHub would have accepted it.
 This module is the one object tests hold: ``GitHubDouble`` starts and stops the server,
 seeds and inspects state, injects faults and exposes the request log. The work is done
 elsewhere: ``wire`` (HTTP), ``pipeline`` (GitHub's order of checks), ``routes`` (the
-operations), ``faults`` and ``records``. Stdlib only (``ThreadingHTTPServer``, HTTP/1.1
-keep-alive, Content-Length everywhere).
+operations), ``apps`` (GitHub App JWTs and installation tokens), ``faults`` and
+``records``. Stdlib HTTP (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, Content-Length
+everywhere); PyJWT, already installed with PyGithub, only for App JWTs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import wire
+from .apps import Apps
 from .faults import FaultQueue, forbidden, primary_rate_limit, secondary_rate_limit
 from .pipeline import decide
 from .records import RecordedRequest, Recorder
@@ -43,9 +45,13 @@ class GitHubDouble:
         self.prefix = ("/" + prefix.strip("/")) if prefix.strip("/") else ""
         self.state = State(viewer)
         self.schemas: SchemaBook = load_schemas()
-        self._lock = threading.RLock()  # one lock so reset() clears log and faults together
+        self._lock = threading.RLock()  # one lock so reset() clears log, faults and App together
         self._recorder = Recorder(self._lock)
         self._faults = FaultQueue(self._lock)
+        self.apps = Apps(self._lock)  # the GitHub App, its installations and issued tokens
+        # A classic token's scopes (e.g. "repo, workflow"), sent on GET /user as GitHub does;
+        # None plays a fine-grained token, which has no scopes to report.
+        self.oauth_scopes: str | None = None
         self._routes = Routes(self)
         self._server: wire.Server | None = None
         self._thread: threading.Thread | None = None
@@ -115,6 +121,8 @@ class GitHubDouble:
         with self._lock:
             self._recorder.clear(quota=True)
             self._faults.clear()
+            self.apps.clear()
+            self.oauth_scopes = None
         self.state.clear()
 
     # -- state -----------------------------------------------------------------------------
@@ -167,6 +175,39 @@ class GitHubDouble:
         with self.state.lock:
             return [dict(s) for s in self._issue(owner, name, number)[1].suggestions]
 
+    # -- GitHub App ------------------------------------------------------------------------
+    def register_app(self, app_id: int, public_key_pem: str | bytes, *, slug: str = "connector-app",
+                     name: str = "Connector", token_lifetime: int = 3600) -> None:
+        """Accept JWTs signed for ``app_id`` (RS256, checked with this public key).
+
+        Installation tokens issued afterwards expire ``token_lifetime`` seconds after issue.
+        """
+        self.apps.register(app_id, public_key_pem, slug=slug, name=name,
+                           token_lifetime=token_lifetime)
+
+    def install_app(self, account: str, repos: list[str] | None = None, *,
+                    permissions: dict[str, str] | None = None,
+                    installation_id: int | None = None) -> int:
+        """Install the App on ``account``'s repositories ``repos`` (``None`` = all); its id back."""
+        return self.apps.install(account, repos, permissions=permissions,
+                                 installation_id=installation_id)
+
+    def revoke_installation(self, installation_id: int) -> None:
+        """Uninstall: the installation is no longer found and its tokens stop working."""
+        self.apps.revoke(installation_id)
+
+    def expire_installation_tokens(self) -> None:
+        """Make every installation token issued so far expired, as if an hour had passed."""
+        self.apps.expire_tokens()
+
+    @property
+    def issued_tokens(self) -> list[tuple[int, str, int]]:
+        """``(installation_id, token, expires_at)`` per issued token, oldest first.
+
+        ``expires_at`` is in epoch seconds; ``expire_installation_tokens`` moves it into the past.
+        """
+        return self.apps.issued
+
     # -- fault injection -------------------------------------------------------------------
     def fail_next(self, method: str, path_pattern: str, *, status: int | None = None,
                   json: Any = None, headers: Mapping[str, str] | None = None, delay: float = 0.0,
@@ -199,7 +240,7 @@ class GitHubDouble:
         rec, routed = wire.read_request(h, self.prefix)
         reply = decide(rec, routed, h.headers.get("authorization"), token=self.token,
                        schemas=self.schemas, faults=self._faults, state=self.state,
-                       routes=self._routes)
+                       routes=self._routes, apps=self.apps)
         if reply is None:  # dropped on purpose
             self._recorder.dropped(rec)
             wire.hang_up(h)
