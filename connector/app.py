@@ -22,7 +22,7 @@ from .client_ip import ClientIpMiddleware
 from .context import Services, ServicesMiddleware
 from .errors import install_error_handler
 from .events import EventCatalog, load_catalog
-from .github import GitHub
+from .github import GitHub, github_client
 from .keys import KeyRing
 from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
 from .routing import JSONResolver
@@ -61,10 +61,7 @@ def create_app(settings: Settings) -> AsyncApp:
         expose_headers=["Retry-After", "WWW-Authenticate"],
         max_age=600,
     )
-    github = None
-    if settings.github_token is not None:
-        github = GitHub(base_url=settings.github_api_url, token=settings.github_token,
-                        timeout=settings.github_timeout)
+    github = github_client(settings)
     app.add_middleware(ServicesMiddleware, services=Services(settings=settings, github=github, events=catalog))
     # Inside CORS (so refusals carry its headers), before anything reads the request: callers
     # from other networks first, then bodies that are too large.
@@ -117,7 +114,7 @@ def _warn_about(settings: Settings, github: GitHub | None) -> None:
     elif not settings.public_base_url_is_https:
         log.warning("PUBLIC_BASE_URL=%s is not https; ChatGPT only calls https servers", settings.public_base_url)
     if github is None:
-        log.warning("GITHUB_TOKEN is not set: every GitHub operation will answer 503 misconfigured")
+        log.warning("neither GITHUB_TOKEN nor a GitHub App is set: every GitHub operation will answer 503 misconfigured")
     if not settings.allowed_repos and not settings.sandbox:
         log.warning("CONNECTOR_ALLOWED_REPOS is not set: every repository the GitHub token can reach is "
                     "exposed to callers; list the ones they need, e.g. CONNECTOR_ALLOWED_REPOS=octo-org/webapp")

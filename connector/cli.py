@@ -1,4 +1,4 @@
-"""``connector serve``, ``connector spec`` and ``connector keys new``."""
+"""``connector serve``, ``connector check``, ``connector spec`` and ``connector keys new``."""
 
 from __future__ import annotations
 
@@ -29,12 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     new_key.add_argument("--scopes", required=True,
                          help="comma-separated scopes out of prs:read, prs:write, dispatch")
     new_key.add_argument("--repos", default="", help="optional comma-separated owner/repo or owner/* patterns")
+    check = commands.add_parser("check", help="check the settings, GitHub access and the served schema")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
     spec = commands.add_parser("spec", help="print /openapi.json exactly as served")
     spec.add_argument("--base-url", help="server URL to put in the document (default: PUBLIC_BASE_URL)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "check":
+            return _check(args.json)
         if args.command == "spec":
             return _spec(args.base_url)
         if args.command == "keys":
@@ -70,6 +74,14 @@ def _new_key(name: str, scopes: str, repos: str) -> int:
     return 0
 
 
+def _check(as_json: bool) -> int:
+    from .doctor import render_json, render_table, run_checks
+
+    checks = run_checks()
+    print(render_json(checks) if as_json else render_table(checks))
+    return 1 if any(check.status == "fail" for check in checks) else 0
+
+
 def _spec(base_url: str | None) -> int:
     from .events import load_catalog
     from .spec import document_for_settings, served_json
@@ -90,7 +102,7 @@ def _serve(host: str, port: int, force_sandbox: bool) -> int:
     # Read once in sandbox terms: whether an API key is mandatory depends on the mode chosen here.
     settings = Settings.from_env(sandbox=True)
     sandbox = None
-    if force_sandbox or settings.github_token is None:
+    if force_sandbox or not settings.has_github_credentials:
         from .sandbox import start_sandbox
 
         sandbox = start_sandbox(settings)

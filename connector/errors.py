@@ -12,6 +12,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── IpNotAllowed (403 ip_not_allowed)       ── the caller's address is not allowed (connector.client_ip)
     ├── LabelNotAllowed (403 label_not_allowed) ── outside the operator's CONNECTOR_LABELS_ALLOW
     ├── NotFound (404 not_found)                ── repository, pull request or route
+    ├── AppNotInstalled (404 app_not_installed) ── the connector's GitHub App is not on that repository
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.body_limit, outside the app
     ├── UnsupportedMediaType (415 unsupported_media_type)
@@ -59,6 +60,7 @@ __all__ = [
     "IpNotAllowed",
     "LabelNotAllowed",
     "NotFound",
+    "AppNotInstalled",
     "MethodNotAllowed",
     "PayloadTooLarge",
     "UnsupportedMediaType",
@@ -156,6 +158,10 @@ class NotFound(ConnectorError):
     status, code, title = 404, "not_found", "Not Found"
 
 
+class AppNotInstalled(ConnectorError):
+    status, code, title = 404, "app_not_installed", "Not Found"
+
+
 class MethodNotAllowed(ConnectorError):
     status, code, title = 405, "method_not_allowed", "Method Not Allowed"
 
@@ -228,6 +234,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     IpNotAllowed,
     LabelNotAllowed,
     NotFound,
+    AppNotInstalled,
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,

@@ -1,4 +1,5 @@
-"""The only module that talks to GitHub.
+"""The only module that talks to GitHub about repositories (``connector.credentials`` gets the
+tokens it uses, ``connector.doctor`` reads identity and permissions).
 
 One PyGithub client per app, built once, with three of PyGithub's script-friendly defaults changed
 on purpose (see the README's design notes):
@@ -19,9 +20,11 @@ Every failure leaves this module as a :mod:`connector.errors` exception.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -42,11 +45,16 @@ from .errors import (
     NotFound,
     RateLimited,
 )
-from .settings import Secret
+from .credentials import AppCredentials, Credentials, TokenCredentials
+from .settings import Secret, Settings
 
-__all__ = ["GitHub", "Repository", "read_retry", "translate"]
+__all__ = ["GitHub", "Repository", "github_client", "read_retry", "translate"]
 
 USER_AGENT = "github-chatgpt-connector/0.1 (+PyGithub)"
+
+# At DEBUG, PyGithub logs every response body: installation tokens (an App's access-token reply)
+# and comment bodies would reach the log. Nothing below INFO from it, whatever the root level.
+logging.getLogger("github.Requester").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)
@@ -79,11 +87,59 @@ def read_retry() -> Retry:
     )
 
 
+def github_client(settings: Settings) -> GitHub | None:
+    """The client for the credentials the settings name (a token or a GitHub App), if any."""
+    if settings.github_token is not None:
+        return GitHub(base_url=settings.github_api_url, token=settings.github_token, timeout=settings.github_timeout)
+    if settings.github_app_id is not None and settings.github_app_private_key is not None:
+        credentials = AppCredentials(
+            app_id=settings.github_app_id, private_key=settings.github_app_private_key,
+            installation_id=settings.github_app_installation_id, base_url=settings.github_api_url,
+            timeout=settings.github_timeout, user_agent=USER_AGENT, retry=read_retry(),
+        )
+        return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout)
+    return None
+
+
+class _TokenOfTheCall(Auth.Auth):
+    """PyGithub auth whose token is chosen per call (with a GitHub App, each repository's
+    installation has its own). Going through PyGithub's Auth keeps its masking of the header in
+    debug logs, which passing an Authorization header by hand would lose."""
+
+    def __init__(self) -> None:
+        self._current: ContextVar[str] = ContextVar("github_token")
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self._current.get()
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (removed)"
+
+    @contextmanager
+    def using(self, token: str) -> Iterator[None]:
+        reset = self._current.set(token)
+        try:
+            yield
+        finally:
+            self._current.reset(reset)
+
+
 class GitHub:
-    def __init__(self, *, base_url: str, token: Secret, timeout: int, pool_size: int = 16) -> None:
+    def __init__(self, *, base_url: str, timeout: int, token: Secret | None = None,
+                 credentials: Credentials | None = None, pool_size: int = 16) -> None:
+        if (token is None) == (credentials is None):
+            raise ValueError("give either a token or credentials")
         self._timeout = timeout
+        self._credentials: Credentials = credentials if credentials is not None else TokenCredentials(token)
+        self._auth = _TokenOfTheCall()
         self._client = Github(
-            auth=Auth.Token(token.reveal()),
+            auth=self._auth,
             base_url=base_url,
             timeout=timeout,
             user_agent=USER_AGENT,
@@ -97,29 +153,29 @@ class GitHub:
 
     def dispatch(self, repo: Repository, event_type: str, client_payload: dict[str, Any]) -> None:
         with self._translated(repo, write="the event"):
-            self._call("POST", f"{repo.path}/dispatches",
+            self._call(repo, "POST", f"{repo.path}/dispatches",
                        input={"event_type": event_type, "client_payload": client_payload})
 
     def get_repository(self, repo: Repository) -> dict[str, Any]:
         with self._translated(repo):
-            _, data = self._call("GET", repo.path)
+            _, data = self._call(repo, "GET", repo.path)
         return data
 
     def get_issue(self, repo: Repository, number: int) -> dict[str, Any]:
         """The issue or pull request ``number`` (GitHub's issues API answers for both)."""
         with self._translated(repo, number=number):
-            _, data = self._call("GET", f"{repo.path}/issues/{number}")
+            _, data = self._call(repo, "GET", f"{repo.path}/issues/{number}")
         return data
 
     def list_pulls(self, repo: Repository, query: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
         """One page of pull requests and the number of the next page (``None`` on the last)."""
         with self._translated(repo):
-            headers, data = self._call("GET", f"{repo.path}/pulls", parameters=query)
+            headers, data = self._call(repo, "GET", f"{repo.path}/pulls", parameters=query)
         return data, _next_page(headers)
 
     def create_comment(self, repo: Repository, number: int, body: str) -> dict[str, Any]:
         with self._translated(repo, number=number, write="the comment"):
-            _, data = self._call("POST", f"{repo.path}/issues/{number}/comments", input={"body": body})
+            _, data = self._call(repo, "POST", f"{repo.path}/issues/{number}/comments", input={"body": body})
         return data
 
     def add_labels(self, repo: Repository, number: int, labels: list[str], *, suggest: bool = False
@@ -128,7 +184,7 @@ class GitHub:
         GitHub answers with every label now on the issue."""
         items: list[Any] = [{"name": name, "suggest": True} for name in labels] if suggest else labels
         with self._translated(repo, number=number, write="the labels"):
-            _, data = self._call("POST", f"{repo.path}/issues/{number}/labels", input={"labels": items})
+            _, data = self._call(repo, "POST", f"{repo.path}/issues/{number}/labels", input={"labels": items})
         return data
 
     def list_label_names(self, repo: Repository, *, max_pages: int = 10) -> list[str]:
@@ -137,15 +193,29 @@ class GitHub:
         page: int | None = 1
         with self._translated(repo):
             while page is not None and page <= max_pages:
-                headers, data = self._call("GET", f"{repo.path}/labels", parameters={"per_page": 100, "page": page})
+                headers, data = self._call(repo, "GET", f"{repo.path}/labels", parameters={"per_page": 100, "page": page})
                 names.extend(label["name"] for label in data)
                 page = _next_page(headers)
         return names
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _call(self, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:
-        return self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
+
+    def _call(self, repo: Repository, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+        token = self._credentials.token_for(repo)
+        try:
+            with self._auth.using(token):
+                return self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
+        except GithubException as exc:
+            # GitHub did not act on a request it refused with 401, so even a write may go again,
+            # once, when the credentials have a newer token (an App installation's was revoked).
+            if exc.status != 401 or not self._credentials.forget(repo, token):
+                raise
+        with self._auth.using(self._credentials.token_for(repo)):
+            return self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
 
     @contextmanager
     def _translated(self, repo: Repository, *, number: int | None = None, write: str | None = None) -> Iterator[None]:
@@ -193,8 +263,8 @@ def translate(exc: GithubException, repo: Repository, *, number: int | None = No
             return limited
     if status == 401:
         return Misconfigured(
-            "GitHub rejected the connector's credentials (bad, expired or revoked token); "
-            "the operator has to replace GITHUB_TOKEN.",
+            "GitHub rejected the connector's credentials (a bad, expired or revoked token, or a removed "
+            "App installation); the operator has to replace GITHUB_TOKEN or check the App.",
             github_request_id=request_id,
         )
     if status == 403:

@@ -107,9 +107,13 @@ class KeyRing:
             self._file_keys = parse_keys_file(keys_file)  # a bad file at start-up is a start-up error
             self._stamp = keys_file.stat().st_mtime
 
+    def keys(self) -> tuple[ApiKey, ...]:
+        """Every key now accepted (digests and names; never a key itself)."""
+        return (*self._env_keys, *self._current_file_keys())
+
     def is_empty(self) -> bool:
         """True when no key is left (say, every key was removed from the keys file to revoke it)."""
-        return not self._env_keys and not self._current_file_keys()
+        return not self.keys()
 
     def find(self, token: str) -> ApiKey | None:
         presented = digest(token)

@@ -40,7 +40,8 @@ from jsonschema import Draft202012Validator
 from .errors import BadRequest, FieldError
 from .schema_errors import describe, json_path
 
-__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "check_request_value", "strict_json_loads"]
+__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "check_request_value", "strict_json_loads",
+           "validate_document"]
 
 _MAX_ERRORS = 10
 
@@ -56,16 +57,21 @@ class OpenAPI31Specification(OpenAPISpecification):
 
     @classmethod
     def _validate_spec(cls, spec: dict) -> None:
-        if not str(spec.get("openapi", "")).startswith("3.1."):
-            raise InvalidSpecification(f"expected an OpenAPI 3.1 document, got openapi: {spec.get('openapi')!r}")
-        error = jsonschema.exceptions.best_match(_openapi_meta_validator().iter_errors(spec))
+        validate_document(spec)
+
+
+def validate_document(spec: dict) -> None:
+    """Raise :class:`InvalidSpecification` naming the first place ``spec`` breaks OpenAPI 3.1."""
+    if not str(spec.get("openapi", "")).startswith("3.1."):
+        raise InvalidSpecification(f"expected an OpenAPI 3.1 document, got openapi: {spec.get('openapi')!r}")
+    error = jsonschema.exceptions.best_match(_openapi_meta_validator().iter_errors(spec))
+    if error is not None:
+        raise InvalidSpecification(f"invalid OpenAPI 3.1 document at {json_path(error.absolute_path)}: {error.message}")
+    schema_validator = Draft202012Validator(Draft202012Validator.META_SCHEMA)  # one for all schemas
+    for path, schema in _schema_objects(spec, ()):
+        error = jsonschema.exceptions.best_match(schema_validator.iter_errors(schema))
         if error is not None:
-            raise InvalidSpecification(f"invalid OpenAPI 3.1 document at {json_path(error.absolute_path)}: {error.message}")
-        schema_validator = Draft202012Validator(Draft202012Validator.META_SCHEMA)  # one for all schemas
-        for path, schema in _schema_objects(spec, ()):
-            error = jsonschema.exceptions.best_match(schema_validator.iter_errors(schema))
-            if error is not None:
-                raise InvalidSpecification(f"invalid schema at {json_path(path)}: {error.message}")
+            raise InvalidSpecification(f"invalid schema at {json_path(path)}: {error.message}")
 
 
 def _openapi_meta_validator() -> Draft202012Validator:

@@ -11,9 +11,13 @@ import dataclasses
 import ipaddress
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from .allowlist import PATTERN as ALLOWED_REPO_PATTERN
 from .allowlist import RepoAllowlist
@@ -60,6 +64,9 @@ class Settings:
     keys_file: Path | None = None
     events_file: Path | None = None
     github_token: Secret | None = None
+    github_app_id: int | None = None
+    github_app_private_key: Secret | None = None
+    github_app_installation_id: int | None = None
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 10
     public_base_url: str | None = None
@@ -90,6 +97,10 @@ class Settings:
             events_file=_parse_file_path("CONNECTOR_EVENTS_FILE", env.get("CONNECTOR_EVENTS_FILE"),
                                          "a YAML event catalog, such as examples/events.yaml"),
             github_token=env.secret("GITHUB_TOKEN"),
+            github_app_id=_parse_id("GITHUB_APP_ID", env.get("GITHUB_APP_ID")),
+            github_app_private_key=_parse_private_key(env, allow_readable=_parse_bool(
+                "CONNECTOR_ALLOW_READABLE_KEY_FILE", env.get("CONNECTOR_ALLOW_READABLE_KEY_FILE"))),
+            github_app_installation_id=_parse_id("GITHUB_APP_INSTALLATION_ID", env.get("GITHUB_APP_INSTALLATION_ID")),
             github_api_url=_parse_api_url(env.get("GITHUB_API_URL")),
             github_timeout=_parse_timeout(env.get("CONNECTOR_GITHUB_TIMEOUT")),
             public_base_url=_parse_base_url(env.get("PUBLIC_BASE_URL")),
@@ -116,12 +127,26 @@ class Settings:
                 "comma-separated random keys, e.g. the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
+        if self.github_token is not None and (self.github_app_id is not None or self.github_app_private_key is not None):
+            raise SettingsError(
+                "both GITHUB_TOKEN and a GitHub App (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY) are set; "
+                "choose one: unset GITHUB_TOKEN to act as the App, or the App settings to use the token"
+            )
+        if (self.github_app_id is None) != (self.github_app_private_key is None):
+            missing = "GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_FILE)" if self.github_app_id else "GITHUB_APP_ID"
+            raise SettingsError(f"a GitHub App needs both GITHUB_APP_ID and its private key; {missing} is not set")
+        if self.github_app_installation_id is not None and self.github_app_id is None:
+            raise SettingsError("GITHUB_APP_INSTALLATION_ID is set without GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY")
         if self.default_repo is not None and not RepoAllowlist(self.allowed_repos).allows(*self.default_repo):
             raise SettingsError(
                 f"CONNECTOR_DEFAULT_REPO={'/'.join(self.default_repo)} is not matched by "
                 "CONNECTOR_ALLOWED_REPOS; add it there or choose an allowed repository"
             )
         return self
+
+    @property
+    def has_github_credentials(self) -> bool:
+        return self.github_token is not None or self.github_app_id is not None
 
     @property
     def public_base_url_is_https(self) -> bool:
@@ -136,11 +161,13 @@ class _Env:
         value = self._environ.get(name, "").strip()
         return value or None
 
-    def secret(self, name: str) -> Secret | None:
+    def secret(self, name: str, *, refuse_world_readable: bool = False) -> Secret | None:
         direct, file_name = self.get(name), self.get(f"{name}_FILE")
         if direct and file_name:
             raise SettingsError(f"set either {name} or {name}_FILE, not both")
         if file_name:
+            if refuse_world_readable:
+                _refuse_world_readable(f"{name}_FILE", Path(file_name))
             try:
                 value = Path(file_name).read_text(encoding="utf-8").strip()
             except OSError as exc:
@@ -152,6 +179,46 @@ class _Env:
                 raise SettingsError(f"{name}_FILE={file_name!r} is empty; it must hold the secret")
             return Secret(value)
         return Secret(direct) if direct else None
+
+
+def _refuse_world_readable(name: str, path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # reading it reports the problem
+    if mode & stat.S_IROTH:
+        raise SettingsError(
+            f"{name}={str(path)!r} is readable by every user on this machine; restrict it "
+            f"(chmod 600 {path}, or defaultMode: 0400 on a Kubernetes secret volume), or set "
+            "CONNECTOR_ALLOW_READABLE_KEY_FILE=true if the file system is yours alone"
+        )
+
+
+def _parse_private_key(env: _Env, *, allow_readable: bool) -> Secret | None:
+    """The App's private key (PEM), checked now so a bad key stops start-up, not the first request."""
+    key = env.secret("GITHUB_APP_PRIVATE_KEY", refuse_world_readable=not allow_readable)
+    if key is None:
+        return None
+    # Environment variables often carry a PEM with each line break written as backslash + n.
+    pem = key.reveal().replace("\\n", "\n")
+    try:
+        parsed = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise SettingsError(
+            "GITHUB_APP_PRIVATE_KEY is not an unencrypted PEM private key; use the .pem file GitHub "
+            "generated for the App (GITHUB_APP_PRIVATE_KEY_FILE=/path/to/app.private-key.pem)"
+        ) from None
+    if not isinstance(parsed, RSAPrivateKey):
+        raise SettingsError("GITHUB_APP_PRIVATE_KEY is not an RSA key; GitHub Apps sign with RS256")
+    return Secret(pem)
+
+
+def _parse_id(name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) == 0:
+        raise SettingsError(f"{name}={value!r} is not a positive whole number (GitHub shows it on the App's page)")
+    return int(value)
 
 
 def _split_keys(keys: Secret) -> tuple[Secret, ...]:

@@ -24,9 +24,11 @@ GITHUB_TOKEN = "ghp_testtoken_never_logged_0123456789"
 OWNER, REPO = "octo-org", "webapp"
 
 
-@pytest.fixture(scope="session")
-def github_double() -> Iterator[GitHubDouble]:
-    double = GitHubDouble(token=GITHUB_TOKEN).start()
+@pytest.fixture(scope="session", params=["", "/api/v3"], ids=["github.com", "enterprise-server"])
+def github_double(request) -> Iterator[GitHubDouble]:
+    """The double, once as api.github.com and once as GitHub Enterprise Server (under /api/v3):
+    every integration test runs against both layouts."""
+    double = GitHubDouble(token=GITHUB_TOKEN, prefix=request.param).start()
     yield double
     double.stop()
 

@@ -18,7 +18,7 @@ import pytest
 
 from connector.app import create_app
 from connector.events import load_catalog
-from connector.ghdouble import seed_demo
+from connector.ghdouble import GitHubDouble, seed_demo
 from connector.settings import Secret, Settings
 from connector.spec import document_for
 from tests.conftest import API_KEY, GITHUB_TOKEN, LiveServer
@@ -28,6 +28,14 @@ MAX_EXAMPLES = 100
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "examples" / "events.yaml"
 SCOPED_KEY = "schemathesis-scoped-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def github_double():
+    """One layout is enough here: the contract is the connector's, and each run takes a while."""
+    double = GitHubDouble(token=GITHUB_TOKEN).start()
+    yield double
+    double.stop()
 
 
 def policy_settings(demo: dict, tmp_path: Path) -> Settings:
