@@ -76,6 +76,7 @@ def test_serve_without_a_token_starts_the_sandbox_with_a_working_demo_key(sandbo
     url, key, lines = sandbox_server
     banner = "".join(lines)
     assert "SANDBOX MODE" in banner and "curl -s" in banner
+    assert "Warning" not in banner  # Starlette's test-client deprecation, raised by Connexion's import
     auth = {"Authorization": f"Bearer {key}"}
 
     listed = requests.post(f"{url}/chatgpt/prs/list", json={"state": "all"}, headers=auth, timeout=10).json()
