@@ -7,25 +7,28 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
-from connexion import AsyncApp
-from connexion.jsonifier import Jsonifier
-from connexion.middleware import MiddlewarePosition
-from connexion.options import SwaggerUIOptions
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
+from .startup import long_lived_objects
 
-from . import openapi31
-from .auth import bearer_security_handler
-from .body_limit import BodyLimitMiddleware
-from .client_ip import ClientIpMiddleware
-from .context import Services, ServicesMiddleware
-from .errors import install_error_handler
-from .github import GitHub
-from .keys import KeyRing
-from .routing import JSONResolver
-from .settings import Settings
-from .spec import document_for_settings, served_json
+with long_lived_objects():  # the imports that make up most of the cold start
+    from connexion import AsyncApp
+    from connexion.jsonifier import Jsonifier
+    from connexion.middleware import MiddlewarePosition
+    from connexion.options import SwaggerUIOptions
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from . import openapi31
+    from .auth import bearer_security_handler
+    from .body_limit import BodyLimitMiddleware
+    from .client_ip import ClientIpMiddleware
+    from .context import Services, ServicesMiddleware
+    from .errors import install_error_handler
+    from .github import GitHub
+    from .keys import KeyRing
+    from .routing import JSONResolver
+    from .settings import Settings
+    from .spec import document_for_settings, served_json
 
 __all__ = ["create_app", "app_from_environment"]
 
