@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> AsyncApp:
         document,
         resolver=JSONResolver(),
         strict_validation=True,
-        validate_responses=True,
+        validate_responses=settings.validate_responses,
         validator_map=openapi31.VALIDATOR_MAP,
         security_map={"bearer": bearer_security_handler(KeyRing(settings.api_keys, settings.keys_file))},
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),

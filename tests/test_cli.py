@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def clean_env(**values: str) -> dict[str, str]:
-    """A minimal environment: nothing from the developer's shell leaks into the connector."""
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **values}
+    """A minimal environment: nothing from the developer's shell leaks into the connector. Responses
+    are checked against the spec, as in every other test."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "CONNECTOR_VALIDATE_RESPONSES": "true",
+            **values}
 
 
 def connector(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:

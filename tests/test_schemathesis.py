@@ -29,6 +29,7 @@ def live_connector(github_double):
         github_token=Secret(GITHUB_TOKEN),
         github_api_url=github_double.url,
         default_repo=(demo["owner"], demo["repo"]),
+        validate_responses=True,  # schemathesis checks responses too; this also logs which check failed
     )
     with LiveServer(create_app(settings)) as server:
         yield server
