@@ -1,16 +1,19 @@
 """A server process for the benchmark: the connector, a bare ASGI app making the same GitHub call,
 or the GitHub double (in a process of its own, so the load generator does not slow it down).
 
-    python bench/serve.py connector|bare PORT GITHUB_URL GITHUB_TOKEN API_KEY
+    python bench/serve.py connector|connector-validating|bare PORT GITHUB_URL GITHUB_TOKEN API_KEY
     python bench/serve.py double PORT - GITHUB_TOKEN -
 
 Both use the connector's own GitHub client, so the GitHub call costs the same and the difference
 between them is what the connector adds: Connexion's middleware (routing, bearer auth, request
-and response validation), Flask behind a2wsgi, the error handling and the response shaping.
+validation, and response validation where it is on), the error handling and the response shaping.
+"connector" runs with the production default settings, "connector-validating" with response
+validation on as in the test suite.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -65,12 +68,14 @@ def main() -> None:
     kind, port, github_url, token, api_key = sys.argv[1:6]
     if kind == "double":
         serve_double(int(port), token)
-    if kind == "connector":
+    if kind.startswith("connector"):
         from connector.app import create_app
 
         settings = Settings(api_keys=(Secret(api_key),), github_token=Secret(token), github_api_url=github_url,
                             default_repo=(OWNER, REPO), allowed_repos=(f"{OWNER}/{REPO}",),
                             public_base_url="https://bench.example")
+        if kind == "connector-validating":
+            settings = dataclasses.replace(settings, validate_responses=True)
         app = create_app(settings)
     else:
         app = bare_app(GitHub(base_url=github_url, token=Secret(token), timeout=10))

@@ -7,27 +7,30 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
-from connexion import AsyncApp
-from connexion.jsonifier import Jsonifier
-from connexion.middleware import MiddlewarePosition
-from connexion.options import SwaggerUIOptions
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
+from .startup import long_lived_objects
 
-from . import openapi31
-from .auth import security_handlers
-from .body_limit import BodyLimitMiddleware
-from .client_ip import ClientIpMiddleware
-from .context import Services, ServicesMiddleware
-from .errors import install_error_handler
-from .events import EventCatalog, load_catalog
-from .github import GitHub, github_client
-from .keys import KeyRing
-from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
-from .routing import JSONResolver
-from .settings import Settings
-from .spec import document_for_settings, served_json
+with long_lived_objects():  # the imports that make up most of the cold start
+    from connexion import AsyncApp
+    from connexion.jsonifier import Jsonifier
+    from connexion.middleware import MiddlewarePosition
+    from connexion.options import SwaggerUIOptions
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from . import openapi31
+    from .auth import security_handlers
+    from .body_limit import BodyLimitMiddleware
+    from .client_ip import ClientIpMiddleware
+    from .context import Services, ServicesMiddleware
+    from .errors import install_error_handler
+    from .events import EventCatalog, load_catalog
+    from .github import GitHub, github_client
+    from .keys import KeyRing
+    from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
+    from .routing import JSONResolver
+    from .settings import Settings
+    from .spec import document_for_settings, served_json
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -43,7 +46,7 @@ def create_app(settings: Settings) -> AsyncApp:
         document,
         resolver=JSONResolver(),
         strict_validation=True,
-        validate_responses=True,
+        validate_responses=settings.validate_responses,
         validator_map=openapi31.VALIDATOR_MAP,
         security_map=security_handlers(KeyRing(settings.api_keys, settings.keys_file)),
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),

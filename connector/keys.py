@@ -22,7 +22,6 @@ import logging
 import os
 import threading
 import time
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +60,8 @@ class ApiKey:
 
 def parse_keys_file(path: Path) -> tuple[ApiKey, ...]:
     """Keys from a TOML or YAML keys file; raises KeysFileError saying what is wrong."""
+    import tomllib  # here, not at the top: only TOML keys files need it (~2 ms of every start otherwise)
+
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else tomllib.loads(text)

@@ -82,6 +82,9 @@ class Settings:
     labels_mode: str = "apply"
     ip_allowlist: tuple[Network, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
+    # Off as in Connexion: a guard against the connector's own bugs that the tests keep on, and a
+    # quarter to a third of the connector's own CPU time per request (docs/benchmarks.md).
+    validate_responses: bool = False
     sandbox: bool = False
 
     @classmethod
@@ -116,6 +119,7 @@ class Settings:
             labels_mode=_parse_labels_mode(env.get("CONNECTOR_LABELS_MODE")),
             ip_allowlist=_parse_networks("CONNECTOR_IP_ALLOWLIST", env.get("CONNECTOR_IP_ALLOWLIST")),
             trusted_proxies=_parse_networks("CONNECTOR_TRUSTED_PROXIES", env.get("CONNECTOR_TRUSTED_PROXIES")),
+            validate_responses=_parse_bool("CONNECTOR_VALIDATE_RESPONSES", env.get("CONNECTOR_VALIDATE_RESPONSES")),
             sandbox=sandbox,
         ).validated()
 

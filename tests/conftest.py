@@ -63,6 +63,7 @@ def make_settings(github_double: GitHubDouble) -> Callable[..., Settings]:
             github_api_url=github_double.url,
             github_timeout=2,
             public_base_url="https://connector.example.com",
+            validate_responses=True,  # off in production; here every response is checked against the spec
         )
         values.update(overrides)
         return Settings(**values).validated()

@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def clean_env(**values: str) -> dict[str, str]:
-    """A minimal environment: nothing from the developer's shell leaks into the connector."""
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **values}
+    """A minimal environment: nothing from the developer's shell leaks into the connector. Responses
+    are checked against the spec, as in every other test."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "CONNECTOR_VALIDATE_RESPONSES": "true",
+            **values}
 
 
 def connector(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
@@ -76,6 +78,7 @@ def test_serve_without_a_token_starts_the_sandbox_with_a_working_demo_key(sandbo
     url, key, lines = sandbox_server
     banner = "".join(lines)
     assert "SANDBOX MODE" in banner and "curl -s" in banner
+    assert "Warning" not in banner  # Starlette's test-client deprecation, raised by Connexion's import
     auth = {"Authorization": f"Bearer {key}"}
 
     listed = requests.post(f"{url}/chatgpt/prs/list", json={"state": "all"}, headers=auth, timeout=10).json()

@@ -1,13 +1,15 @@
-"""GitHub Enterprise Server base URLs, and what start-up tells the operator."""
+"""GitHub Enterprise Server base URLs, what start-up tells the operator, and what it leaves behind."""
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import pytest
 
 from connector.app import create_app
 from connector.ghdouble import GitHubDouble
+from connector.startup import long_lived_objects
 from tests.conftest import API_KEY, GITHUB_TOKEN
 
 
@@ -54,3 +56,16 @@ def test_start_up_is_quiet_about_a_proper_https_url(make_settings, caplog):
 
     assert "PUBLIC_BASE_URL" not in caplog.text
     assert GITHUB_TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_start_up_imports_leave_the_gc_as_they_found_it(enabled):
+    was_enabled = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with long_lived_objects():
+            assert not gc.isenabled()
+        assert gc.isenabled() == enabled
+        assert gc.get_freeze_count() > 0
+    finally:
+        (gc.enable if was_enabled else gc.disable)()

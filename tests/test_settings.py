@@ -80,6 +80,7 @@ def test_secrets_never_appear_in_repr_or_str():
     ("CONNECTOR_DEFAULT_REPO", "just-owner", "CONNECTOR_DEFAULT_REPO"),
     ("CONNECTOR_DEFAULT_REPO", "a/../b", "CONNECTOR_DEFAULT_REPO"),
     ("CONNECTOR_CORS_ORIGINS", "chatgpt.com", "CONNECTOR_CORS_ORIGINS"),
+    ("CONNECTOR_VALIDATE_RESPONSES", "sometimes", "CONNECTOR_VALIDATE_RESPONSES"),
 ])
 def test_malformed_settings_fail_with_a_message_naming_the_variable(name, value, fragment):
     with pytest.raises(SettingsError, match=fragment):
@@ -95,3 +96,17 @@ def test_enterprise_server_api_url_and_default_repo_are_parsed():
     assert settings.default_repo == ("octo-org", "webapp")
     assert settings.github_timeout == 25
     assert settings.cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_responses_are_checked_against_the_spec_only_when_asked():
+    assert Settings.from_env({"CONNECTOR_API_KEY": KEY}).validate_responses is False
+    assert Settings.from_env({"CONNECTOR_API_KEY": KEY, "CONNECTOR_VALIDATE_RESPONSES": "true"}).validate_responses
+
+
+@pytest.mark.parametrize("validate, status", [(True, 500), (False, 200)])
+def test_a_response_that_breaks_the_spec_is_refused_only_when_checked(make_client, monkeypatch, validate, status):
+    monkeypatch.setattr("connector.api.meta.get_health", lambda: {"ok": False})  # the spec says const: true
+
+    response = make_client(validate_responses=validate).get("/health")
+
+    assert response.status_code == status
