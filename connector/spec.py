@@ -29,7 +29,8 @@ from .settings import Settings
 
 __all__ = ["SPEC_PATH", "load_document", "document_for", "document_for_settings", "served_document", "served_json"]
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+# A link to the top-level openapi.yaml in a checkout, the document itself once installed.
+SPEC_PATH = Path(__file__).parent / "openapi.yaml"
 
 
 @lru_cache(maxsize=1)
