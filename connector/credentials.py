@@ -141,8 +141,8 @@ class AppCredentials:
         """The App's slug, as GitHub knows it (proves the JWT is accepted)."""
         return self._integration.get_app().slug
 
-    def permissions_on(self, repo: Repository) -> dict[str, str]:
-        """The permissions the installation covering ``repo`` was granted."""
+    def permissions_on(self, repo: Repository) -> tuple[int, dict[str, str]]:
+        """The installation covering ``repo`` and the permissions it was granted."""
         try:
             if self._fixed_installation is not None:
                 installation = self._integration.get_app_installation(self._fixed_installation)
@@ -150,7 +150,7 @@ class AppCredentials:
                 installation = self._integration.get_repo_installation(repo.owner, repo.name)
         except GithubException as exc:
             raise self._app_error(exc, repo)  # noqa: B904 - may be exc itself
-        return dict(installation.raw_data.get("permissions") or {})
+        return installation.id, dict(installation.raw_data.get("permissions") or {})
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -142,12 +142,12 @@ def _repository(settings: Settings, client: GitHub, repo: Repository, scopes: li
     credentials = client.credentials
     if isinstance(credentials, AppCredentials):
         try:
-            granted = credentials.permissions_on(repo)
+            installation, granted = credentials.permissions_on(repo)
         except (GithubException, ConnectorError) as exc:
             yield Check(f"{label}: App permissions", "fail", _reason(exc))
             return
-        yield _granted(f"{label}: comment and label pull requests", granted, NEEDED_FOR_WRITES)
-        yield _granted(f"{label}: repository_dispatch", granted, NEEDED_FOR_DISPATCH)
+        yield _granted(f"{label}: comment and label pull requests", installation, granted, NEEDED_FOR_WRITES)
+        yield _granted(f"{label}: repository_dispatch", installation, granted, NEEDED_FOR_DISPATCH)
     elif scopes is not None:
         enough = "repo" in scopes or ("public_repo" in scopes and not data.get("private"))
         status: Status = "ok" if enough else "fail"
@@ -163,13 +163,13 @@ def _repository(settings: Settings, client: GitHub, repo: Repository, scopes: li
                     "Issues and Contents: read and write on this repository")
 
 
-def _granted(name: str, granted: dict[str, str], needed: dict[str, str]) -> Check:
+def _granted(name: str, installation: int, granted: dict[str, str], needed: dict[str, str]) -> Check:
     missing = [f"{permission}: {level}" for permission, level in needed.items()
                if not (granted.get(permission) == level or (level == "read" and granted.get(permission) == "write"))]
     if missing:
-        return Check(name, "fail", f"the App's installation lacks {', '.join(missing)}; grant it in the App's "
-                                   "permissions and accept the change on the installation")
-    return Check(name, "ok", ", ".join(f"{p}: {granted[p]}" for p in needed))
+        return Check(name, "fail", f"installation {installation} lacks {', '.join(missing)}; grant it in the "
+                                   "App's permissions and accept the change on the installation")
+    return Check(name, "ok", f"installation {installation}: " + ", ".join(f"{p}: {granted[p]}" for p in needed))
 
 
 def _public_url(settings: Settings) -> Check:

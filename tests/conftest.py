@@ -5,6 +5,7 @@ No fixture reads the developer's environment: every app gets a Settings object b
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -22,6 +23,16 @@ API_KEY = "test-api-key-0123456789abcdef"
 OTHER_KEY = "second-api-key-abcdef0123456789"
 GITHUB_TOKEN = "ghp_testtoken_never_logged_0123456789"
 OWNER, REPO = "octo-org", "webapp"
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_any_log(caplog):
+    """Every test, whatever it does: no API key or GitHub token in any log record, at any level."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    text = "\n".join(f"{record.getMessage()} {record.exc_text or ''}" for record in records)
+    assert [secret for secret in (API_KEY, OTHER_KEY, GITHUB_TOKEN) if secret in text] == []
 
 
 @pytest.fixture(scope="session", params=["", "/api/v3"], ids=["github.com", "enterprise-server"])
