@@ -151,9 +151,9 @@ def _other_key() -> rsa.RSAPrivateKey:
      "which the assertion expires"),
     (lambda key: f"Bearer {mint(key, iat=None)}",
      "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"),
-    # HS256 keyed with the public key: the algorithm-confusion trick must not pass for RS256
+    # An HMAC-signed token must not pass where RS256 is expected (the algorithm-confusion trick)
     (lambda key: "Bearer " + jwt.encode({"iss": str(APP_ID), "iat": int(time.time()),
-                                         "exp": int(time.time()) + 60}, "secret", algorithm="HS256"),
+                                         "exp": int(time.time()) + 60}, "s" * 32, algorithm="HS256"),
      "A JSON web token could not be decoded"),
     (lambda key: "token test-token", "A JSON web token could not be decoded"),  # the PAT
     (lambda key: None, "A JSON web token could not be decoded"),

@@ -7,6 +7,6 @@ It lives inside the package (not under ``tests/``) because the sandbox mode ship
 from __future__ import annotations
 
 from .demo import seed_demo
-from .server import GitHubDouble, RecordedRequest
+from .server import Delivery, GitHubDouble, RecordedRequest
 
-__all__ = ["GitHubDouble", "RecordedRequest", "seed_demo"]
+__all__ = ["Delivery", "GitHubDouble", "RecordedRequest", "seed_demo"]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from .actions import Actions, job_view, run_view
 from .apps import Apps, app_view, installation_view, token_view
 from .records import Reply, error
 from .state import Issue, Repo, State, Views
@@ -44,6 +45,8 @@ class Host(Protocol):
     @property
     def apps(self) -> Apps: ...
     @property
+    def actions(self) -> Actions: ...
+    @property
     def oauth_scopes(self) -> str | None: ...
 
 
@@ -62,6 +65,10 @@ class Routes:
             "issues/add-labels": self._add_labels,
             "issues/list-labels-for-repo": self._list_labels,
             "apps/get-repo-installation": self._repo_installation,
+            "actions/list-workflow-runs-for-repo": self._list_runs,
+            "actions/get-workflow-run": self._get_run,
+            "actions/list-jobs-for-workflow-run": self._list_jobs,
+            "actions/cancel-workflow-run": self._cancel_run,
         }
         self.app_table: dict[str, AppHandler] = {
             "apps/get-authenticated": self._get_app,
@@ -104,6 +111,8 @@ class Routes:
         with self._host.state.lock:
             repo.dispatches.append({"event_type": body["event_type"],
                                     "client_payload": body.get("client_payload")})
+        # Listening workflows start runs (and their webhooks go out) before GitHub's 204.
+        self._host.actions.dispatched(repo, body["event_type"], body.get("client_payload"))
         return Reply(204)
 
     def _list_pulls(self, repo: Repo, _p: dict[str, str], q: dict[str, str], _b: Any) -> Reply:
@@ -159,6 +168,49 @@ class Routes:
             labels = sorted(repo.labels.values(), key=lambda label: label.name.lower())
             data = [self._host.views.label(repo, label) for label in labels]
         return self._page(data, f"/repos/{repo.full_name}/labels", q)
+
+    # -- GitHub Actions ----------------------------------------------------------------------
+    def _list_runs(self, repo: Repo, _p: dict[str, str], q: dict[str, str], _b: Any) -> Reply:
+        try:
+            found = self._host.actions.runs_of(
+                repo, event=q.get("event"), status=q.get("status"), branch=q.get("branch"),
+                created=q.get("created"), actor=q.get("actor"), head_sha=q.get("head_sha"))
+        except ValueError:
+            return error(422, "Validation Failed", errors=[
+                {"resource": "WorkflowRun", "field": "created", "code": "invalid"}])
+        reply = self._page(found, f"/repos/{repo.full_name}/actions/runs", q)
+        with self._host.state.lock:
+            views = self._host.views
+            reply.body = {"total_count": len(found),
+                          "workflow_runs": [run_view(run, views) for run in reply.body]}
+        return reply
+
+    def _get_run(self, repo: Repo, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        run = self._host.actions.find(repo, p["run_id"])
+        if run is None:
+            return error(404, "Not Found")
+        with self._host.state.lock:
+            return Reply(200, run_view(run, self._host.views))
+
+    def _list_jobs(self, repo: Repo, p: dict[str, str], q: dict[str, str], _b: Any) -> Reply:
+        run = self._host.actions.find(repo, p["run_id"])
+        if run is None:
+            return error(404, "Not Found")
+        # One attempt per run, so ``filter=latest`` and ``filter=all`` list the same jobs.
+        reply = self._page(run.jobs, f"/repos/{repo.full_name}/actions/runs/{run.id}/jobs", q)
+        with self._host.state.lock:
+            views = self._host.views
+            reply.body = {"total_count": len(run.jobs),
+                          "jobs": [job_view(job, run, views) for job in reply.body]}
+        return reply
+
+    def _cancel_run(self, repo: Repo, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        run = self._host.actions.find(repo, p["run_id"])
+        if run is None:
+            return error(404, "Not Found")
+        if not self._host.actions.cancel(run):
+            return error(409, "Cannot cancel a workflow run that is completed.")
+        return Reply(202, {})
 
     # -- GitHub App operations (the pipeline has verified the App's JWT) --------------------
     def _get_viewer(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:

@@ -3,7 +3,8 @@
 The double must not accept requests that real GitHub would reject, otherwise tests pass
 against the double and fail against github.com. So instead of hand-writing validation we
 load the operations we serve from ``github-rest-subset.json`` (bytes of GitHub's official
-OpenAPI 3.0 description, fully dereferenced) and validate with ``jsonschema``.
+OpenAPI 3.0 description, fully dereferenced) and validate with ``jsonschema``. The webhook
+payloads the double sends are checked against the same description's webhook schemas.
 
 OpenAPI 3.0 schemas are "almost Draft 4": the one construct that changes meaning is
 ``nullable: true``, which we rewrite to ``anyOf: [schema, {type: null}]`` before handing
@@ -106,6 +107,11 @@ def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
     return value
 
 
+def _all_errors(schema: dict[str, Any], instance: Any) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}"
+            for e in Draft4Validator(schema).iter_errors(instance)]
+
+
 def _first_error(schema: dict[str, Any], instance: Any) -> ValidationError | None:
     return best_match(Draft4Validator(schema).iter_errors(instance))
 
@@ -117,6 +123,12 @@ class SchemaBook:
         self.operations: dict[str, Operation] = {}
         for op_id, entry in document["operations"].items():
             self.operations[op_id] = self._build(op_id, entry)
+        # Payload schemas by (X-GitHub-Event, action); ``ping`` has no action.
+        self.webhooks: dict[tuple[str, str | None], dict[str, Any]] = {}
+        for entry in document.get("webhooks", {}).values():
+            schema = entry["operation"]["requestBody"]["content"]["application/json"]["schema"]
+            action = schema.get("properties", {}).get("action", {}).get("enum", [None])[0]
+            self.webhooks[(entry["event"], action)] = to_jsonschema(schema)
         # Prefer templates with more literal segments if two ever match one path.
         self._routes = sorted(
             self.operations.values(),
@@ -199,11 +211,14 @@ class SchemaBook:
         schema = self.operations[op_id].responses.get(str(status))
         if schema is None:
             return [f"{op_id} documents no JSON response for status {status}"]
-        validator = Draft4Validator(schema)
-        return [
-            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}"
-            for e in validator.iter_errors(body)
-        ]
+        return _all_errors(schema, body)
+
+    def check_webhook(self, event: str, action: str | None, payload: Any) -> list[str]:
+        """Errors of a webhook ``payload`` against GitHub's schema for ``event``/``action``."""
+        schema = self.webhooks.get((event, action))
+        if schema is None:
+            return [f"no webhook schema for {event}/{action}"]
+        return _all_errors(schema, payload)
 
 
 @functools.cache

@@ -10,8 +10,8 @@ whether GitHub would have accepted it.
 This module is the one object tests hold: ``GitHubDouble`` starts and stops the server,
 seeds and inspects state, injects faults and exposes the request log. The work is done
 elsewhere: ``wire`` (HTTP), ``pipeline`` (GitHub's order of checks), ``routes`` (the
-operations), ``apps`` (GitHub App JWTs and installation tokens), ``faults`` and
-``records``. Stdlib HTTP (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, Content-Length
+operations), ``apps`` (GitHub App JWTs and installation tokens), ``actions`` (workflow
+runs a dispatch starts), ``hooks`` (webhooks about them), ``faults`` and ``records``. Stdlib HTTP (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, Content-Length
 everywhere); PyJWT, already installed with PyGithub, only for App JWTs.
 """
 
@@ -21,19 +21,24 @@ import json as jsonlib
 import re
 import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import wire
+from .actions import Actions, Change, hook_payload, run_view
 from .apps import Apps
 from .faults import FaultQueue, forbidden, primary_rate_limit, secondary_rate_limit
 from .pipeline import decide
+from .hooks import Delivery, Hooks
 from .records import RecordedRequest, Recorder
 from .routes import Routes
 from .schemas import SchemaBook, load_schemas
 from .state import Issue, Repo, State, Views
 
-__all__ = ["GitHubDouble", "RecordedRequest"]
+__all__ = ["Delivery", "GitHubDouble", "RecordedRequest"]
+
+_ZEN = "Design for failure."  # ping's "zen", one of GitHub's rotating sayings
 
 
 class GitHubDouble:
@@ -49,6 +54,8 @@ class GitHubDouble:
         self._recorder = Recorder(self._lock)
         self._faults = FaultQueue(self._lock)
         self.apps = Apps(self._lock)  # the GitHub App, its installations and issued tokens
+        self.actions = Actions(self.state, self._announce)  # workflows and their runs
+        self._hooks = Hooks(self._lock)  # where run changes are delivered as webhooks
         # A classic token's scopes (e.g. "repo, workflow"), sent on GET /user as GitHub does;
         # None plays a fine-grained token, which has no scopes to report.
         self.oauth_scopes: str | None = None
@@ -96,6 +103,10 @@ class GitHubDouble:
     def views(self) -> Views:
         return Views(self.state, self.url)
 
+    def _views(self) -> Views:
+        """``views``, also before start() (URLs then point nowhere)."""
+        return Views(self.state, self.url if self._server else "http://github-double.invalid")
+
     # -- recording ---------------------------------------------------------------------------
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -122,7 +133,9 @@ class GitHubDouble:
             self._recorder.clear(quota=True)
             self._faults.clear()
             self.apps.clear()
+            self._hooks.clear()
             self.oauth_scopes = None
+        self.actions.clear()
         self.state.clear()
 
     # -- state -----------------------------------------------------------------------------
@@ -158,7 +171,7 @@ class GitHubDouble:
     def comments(self, owner: str, name: str, number: int) -> list[dict[str, Any]]:
         with self.state.lock:
             repo, issue = self._issue(owner, name, number)
-            views = Views(self.state, self.url if self._server else "http://github-double.invalid")
+            views = self._views()
             return [views.comment(repo, issue, c) for c in issue.comments]
 
     def labels_on(self, owner: str, name: str, number: int) -> list[str]:
@@ -174,6 +187,86 @@ class GitHubDouble:
     def suggestions(self, owner: str, name: str, number: int) -> list[dict[str, Any]]:
         with self.state.lock:
             return [dict(s) for s in self._issue(owner, name, number)[1].suggestions]
+
+    # -- GitHub Actions and webhooks -------------------------------------------------------
+    def add_workflow(self, owner: str, repo: str, name: str, *, types: list[str] | None = None,
+                     jobs: list[str] | None = None, run_name_from_request_id: bool = True) -> int:
+        """A workflow run by ``repository_dispatch`` of ``types`` (``None`` = every type); its id.
+
+        ``jobs`` are job names (default ``["build"]``), each with the steps "Set up job",
+        "Run <job>" and "Complete job". With ``run_name_from_request_id`` a run is titled with
+        the dispatch's ``client_payload.request_id`` (``run-name:``), else with ``name``.
+        """
+        return self.actions.add_workflow(self.state.repo(owner, repo), name, types=types, jobs=jobs,
+                                         run_name_from_request_id=run_name_from_request_id).id
+
+    def runs(self, owner: str, repo: str) -> list[dict[str, Any]]:
+        """The repository's workflow runs as GitHub renders them, newest first."""
+        found = self.actions.runs_of(self.state.repo(owner, repo))
+        with self.state.lock:
+            views = self._views()
+            return [run_view(run, views) for run in found]
+
+    def advance_run(self, run_id: int, status: str, conclusion: str | None = None, *,
+                    failing_step: str | None = None) -> None:
+        """Move a run and its jobs to ``in_progress`` or ``completed`` (conclusion default
+        "success"); completing a queued run passes through ``in_progress``. With
+        ``failing_step`` (and conclusion "failure") that step fails in the first job that has
+        it and the steps after it are skipped. Webhooks are sent before this returns."""
+        self.actions.advance(run_id, status, conclusion, failing_step=failing_step)
+
+    def auto_advance(self, after_seconds: float = 0.5, conclusion: str = "success") -> None:
+        """Runs created from now on start after ``after_seconds`` and complete (with
+        ``conclusion``) after twice that, on a timer, for tests that poll. reset() stops it."""
+        self.actions.auto_advance(after_seconds, conclusion)
+
+    def send_webhooks_to(self, url: str | None, secret: str | None) -> None:
+        """Deliver ``workflow_run``/``workflow_job`` webhooks for every run change to ``url``,
+        signed with ``secret`` (``None``: unsigned); ``url=None`` stops delivering."""
+        self._hooks.target(url, secret)
+
+    def send_ping(self) -> None:
+        """Send the ``ping`` GitHub sends when a webhook is created (about the first repository)."""
+        with self.state.lock:
+            repo = next(iter(self.state.repos.values()), None)
+            views, hook_id, url = self._views(), self._hooks.hook_id, self._hooks.url
+            if url is None:
+                raise RuntimeError("no webhook target; call send_webhooks_to() first")
+            hooks_url = f"{views.api}/repos/{repo.full_name}/hooks" if repo else f"{views.api}/hooks"
+            created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            payload: dict[str, Any] = {"zen": _ZEN, "hook_id": hook_id, "hook": {
+                "type": "Repository", "id": hook_id, "name": "web", "active": True,
+                "events": ["workflow_job", "workflow_run"],
+                "config": {"content_type": "json", "insecure_ssl": "0", "url": url},
+                "created_at": created, "updated_at": created, "url": f"{hooks_url}/{hook_id}",
+                "test_url": f"{hooks_url}/{hook_id}/test", "ping_url": f"{hooks_url}/{hook_id}/pings",
+                "deliveries_url": f"{hooks_url}/{hook_id}/deliveries",
+                "last_response": {"code": None, "status": "unused", "message": None}}}
+            if repo is not None:
+                payload["repository"] = views.repo(repo, full=True)
+                payload["sender"] = views.user(repo.owner)
+        self._hooks.deliver("ping", None, payload, repo.id if repo else hook_id)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery made (redeliveries included), oldest first."""
+        return self._hooks.deliveries
+
+    def redeliver(self, delivery: Delivery, *, body: bytes | None = None,
+                  signature: str | None = None) -> int:
+        """Resend ``delivery`` (same delivery id), optionally with another body or
+        ``X-Hub-Signature-256``; the receiver's status back (``ConnectionError`` if unreachable)."""
+        return self._hooks.redeliver(delivery, body=body, signature=signature)
+
+    def _announce(self, changes: list[Change]) -> None:
+        """Deliver the webhooks for run changes; called without the state lock held, so a
+        receiver may call the double back while its delivery is in flight."""
+        if not changes or not self._hooks.active:
+            return
+        for change in changes:
+            with self.state.lock:
+                payload = hook_payload(change, self._views())
+            self._hooks.deliver(change.event, change.action, payload, change.run.repo.id)
 
     # -- GitHub App ------------------------------------------------------------------------
     def register_app(self, app_id: int, public_key_pem: str | bytes, *, slug: str = "connector-app",
