@@ -29,8 +29,10 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .keys import KeyRing
     from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .routing import JSONResolver
+    from .run_events import RUN_EVENTS_PATH, run_events_endpoint
     from .settings import Settings
     from .spec import document_for_settings, served_json
+    from .webhooks import MAX_DELIVERY_BYTES, WEBHOOK_PATH, webhook_endpoint
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -41,6 +43,7 @@ def create_app(settings: Settings) -> AsyncApp:
     app = AsyncApp(__name__)
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
+    keys = KeyRing(settings.api_keys, settings.keys_file)
     openapi31.add_api(
         app,
         document,
@@ -48,7 +51,7 @@ def create_app(settings: Settings) -> AsyncApp:
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=openapi31.VALIDATOR_MAP,
-        security_map=security_handlers(KeyRing(settings.api_keys, settings.keys_file)),
+        security_map=security_handlers(keys),
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
         # Compact JSON: ChatGPT drops responses over ~100k characters (Connexion indents by default).
         jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),
@@ -65,16 +68,21 @@ def create_app(settings: Settings) -> AsyncApp:
         max_age=600,
     )
     github = github_client(settings)
-    app.add_middleware(ServicesMiddleware, services=Services(settings=settings, github=github, events=catalog))
+    services = Services(settings=settings, github=github, events=catalog)
+    app.add_middleware(ServicesMiddleware, services=services)
     # Inside CORS (so refusals carry its headers), before anything reads the request: callers
     # from other networks first, then bodies that are too large.
     app.add_middleware(ClientIpMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        allowlist=settings.ip_allowlist, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        max_bytes=settings.max_body_bytes,
-                       larger=_routes_with_larger_legal_bodies())
+                       larger=_routes_with_larger_legal_bodies(settings))
     app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
                      methods=["GET"])
+    app.add_url_rule(RUN_EVENTS_PATH, "run_events", run_events_endpoint(keys, document), methods=["GET"])
+    if settings.github_webhook_secret is not None:  # without a secret the route does not exist
+        app.add_url_rule(WEBHOOK_PATH, "github_webhook", webhook_endpoint(settings.github_webhook_secret, services.runs),
+                         methods=["POST"])
     _warn_about(settings, github)
     return app
 
@@ -85,14 +93,18 @@ def app_from_environment() -> AsyncApp:
     return create_app(Settings.from_env())
 
 
-def _routes_with_larger_legal_bodies() -> dict[str, int]:
+def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:
     """Where a request within GitHub's own limits can exceed the default body limit (64 KiB): a
-    65,536-character comment, or a client_payload just under 64 KB, sent JSON-escaped."""
-    return {
+    65,536-character comment, or a client_payload just under 64 KB, sent JSON-escaped; and
+    GitHub's webhook deliveries (up to 25 MB), when that route exists."""
+    larger = {
         "/chatgpt/prs/comment": MAX_COMMENT_REQUEST_BYTES,
         "/chatgpt/dispatch": MAX_DISPATCH_REQUEST_BYTES,
         "/v1/dispatch": MAX_DISPATCH_REQUEST_BYTES,
     }
+    if settings.github_webhook_secret is not None:
+        larger[WEBHOOK_PATH] = MAX_DELIVERY_BYTES
+    return larger
 
 
 def _openapi_view(document: dict, catalog: EventCatalog | None,

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     new_key = keys_commands.add_parser("new", help="print a fresh random key, once, and its keys-file entry")
     new_key.add_argument("name", help="a name for the key, shown in logs and comment footers")
     new_key.add_argument("--scopes", required=True,
-                         help="comma-separated scopes out of prs:read, prs:write, dispatch")
+                         help="comma-separated scopes out of prs:read, prs:write, dispatch, runs:read, runs:cancel")
     new_key.add_argument("--repos", default="", help="optional comma-separated owner/repo or owner/* patterns")
     check = commands.add_parser("check", help="check the settings, GitHub access and the served schema")
     check.add_argument("--json", action="store_true", help="print the results as JSON")

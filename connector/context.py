@@ -22,6 +22,7 @@ from .events import EventCatalog
 from .github import GitHub, Repository
 from .labels import LabelCache
 from .policy import resolve_repository
+from .run_store import RunStore
 from .settings import Settings
 
 __all__ = ["Services", "ServicesMiddleware", "services", "github"]
@@ -33,6 +34,12 @@ class Services:
     github: GitHub | None
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
+    runs: RunStore = field(default_factory=RunStore)
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        """GitHub pushes run state (GITHUB_WEBHOOK_SECRET is set), so it can be read from ``runs``."""
+        return self.settings.github_webhook_secret is not None
 
     @functools.cached_property
     def allowlist(self) -> RepoAllowlist:

@@ -6,6 +6,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ConnectorError (500 internal_error)
     ├── BadRequest (400 validation_error)       ── the request does not match the schema
     ├── Unauthorized (401 unauthorized)         ── missing or wrong API key
+    ├── WebhookSignatureInvalid (401 webhook_signature_invalid) ── a delivery not signed with the secret
     ├── InsufficientScope (403 insufficient_scope) ── the caller's API key lacks the operation's scope
     ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
     ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
@@ -14,6 +15,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── NotFound (404 not_found)                ── repository, pull request or route
     ├── AppNotInstalled (404 app_not_installed) ── the connector's GitHub App is not on that repository
     ├── MethodNotAllowed (405 method_not_allowed)
+    ├── DuplicateDelivery (409 duplicate_delivery) ── a webhook delivery id seen before (a replay)
     ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.body_limit, outside the app
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
@@ -54,6 +56,7 @@ __all__ = [
     "BadRequest",
     "FieldError",
     "Unauthorized",
+    "WebhookSignatureInvalid",
     "InsufficientScope",
     "GitHubForbidden",
     "RepoNotAllowed",
@@ -62,6 +65,7 @@ __all__ = [
     "NotFound",
     "AppNotInstalled",
     "MethodNotAllowed",
+    "DuplicateDelivery",
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "NotAPullRequest",
@@ -134,6 +138,10 @@ class Unauthorized(ConnectorError):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="connector"'})
 
 
+class WebhookSignatureInvalid(ConnectorError):
+    status, code, title = 401, "webhook_signature_invalid", "Unauthorized"
+
+
 class InsufficientScope(ConnectorError):
     status, code, title = 403, "insufficient_scope", "Forbidden"
 
@@ -164,6 +172,10 @@ class AppNotInstalled(ConnectorError):
 
 class MethodNotAllowed(ConnectorError):
     status, code, title = 405, "method_not_allowed", "Method Not Allowed"
+
+
+class DuplicateDelivery(ConnectorError):
+    status, code, title = 409, "duplicate_delivery", "Conflict"
 
 
 class PayloadTooLarge(ConnectorError):
@@ -228,6 +240,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     ConnectorError,
     BadRequest,
     Unauthorized,
+    WebhookSignatureInvalid,
     InsufficientScope,
     GitHubForbidden,
     RepoNotAllowed,
@@ -236,6 +249,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     NotFound,
     AppNotInstalled,
     MethodNotAllowed,
+    DuplicateDelivery,
     PayloadTooLarge,
     UnsupportedMediaType,
     NotAPullRequest,

@@ -187,6 +187,28 @@ class GitHub:
             _, data = self._call(repo, "POST", f"{repo.path}/issues/{number}/labels", input={"labels": items})
         return data
 
+    def list_runs(self, repo: Repository, query: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of workflow runs, newest first, and the number of the next page."""
+        with self._translated(repo):
+            headers, data = self._call(repo, "GET", f"{repo.path}/actions/runs", parameters=query)
+        return data["workflow_runs"], _next_page(headers)
+
+    def get_run(self, repo: Repository, run_id: int) -> dict[str, Any]:
+        with self._translated(repo, run_id=run_id):
+            _, data = self._call(repo, "GET", f"{repo.path}/actions/runs/{run_id}")
+        return data
+
+    def list_jobs(self, repo: Repository, run_id: int, *, per_page: int = 20) -> tuple[list[dict[str, Any]], int]:
+        """The first ``per_page`` jobs of the run's latest attempt, and how many it has."""
+        with self._translated(repo, run_id=run_id):
+            _, data = self._call(repo, "GET", f"{repo.path}/actions/runs/{run_id}/jobs",
+                                 parameters={"per_page": per_page})
+        return data["jobs"], data["total_count"]
+
+    def cancel_run(self, repo: Repository, run_id: int) -> None:
+        with self._translated(repo, run_id=run_id, write="the cancellation"):
+            self._call(repo, "POST", f"{repo.path}/actions/runs/{run_id}/cancel")
+
     def list_label_names(self, repo: Repository, *, max_pages: int = 10) -> list[str]:
         """Names of the repository's labels (up to 1,000: 10 pages of 100)."""
         names: list[str] = []
@@ -218,11 +240,12 @@ class GitHub:
             return self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
 
     @contextmanager
-    def _translated(self, repo: Repository, *, number: int | None = None, write: str | None = None) -> Iterator[None]:
+    def _translated(self, repo: Repository, *, number: int | None = None, run_id: int | None = None,
+                    write: str | None = None) -> Iterator[None]:
         try:
             yield
         except GithubException as exc:
-            raise translate(exc, repo, number=number) from None
+            raise translate(exc, repo, number=number, run_id=run_id) from None
         except requests.RequestException as exc:
             if not _is_timeout(exc):
                 # requests' messages can carry the URL but never the Authorization header.
@@ -248,7 +271,7 @@ def _is_timeout(exc: requests.RequestException) -> bool:
     return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, TimeoutError))
 
 
-def translate(exc: GithubException, repo: Repository, *, number: int | None = None,
+def translate(exc: GithubException, repo: Repository, *, number: int | None = None, run_id: int | None = None,
               now: Callable[[], float] = time.time) -> ConnectorError:
     """Map one GitHub error response to the connector's error for it."""
     status = exc.status
@@ -276,7 +299,10 @@ def translate(exc: GithubException, repo: Repository, *, number: int | None = No
             detail = f"GitHub refused the request on {repo.full_name}: {message or 'forbidden'}."
         return GitHubForbidden(detail, required_permission=permission, github_request_id=request_id)
     if status in (404, 410):
-        if number is None:
+        if run_id is not None:
+            detail = (f"Workflow run {run_id} was not found in {repo.full_name}; list workflow runs (or ask for "
+                      "the dispatch's status) to find the right id.")
+        elif number is None:
             detail = (f"Repository {repo.full_name} was not found, or the connector's GitHub token cannot "
                       "see it; check owner and repo.")
         else:

@@ -35,7 +35,7 @@ from .settings import Secret, SettingsError
 
 __all__ = ["ApiKey", "KeyRing", "SCOPES", "KeysFileError", "digest", "parse_keys_file"]
 
-SCOPES = ("prs:read", "prs:write", "dispatch")
+SCOPES = ("prs:read", "prs:write", "dispatch", "runs:read", "runs:cancel")
 log = logging.getLogger(__name__)
 
 

@@ -40,8 +40,8 @@ from jsonschema import Draft202012Validator
 from .errors import BadRequest, FieldError
 from .schema_errors import describe, json_path
 
-__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "check_request_value", "strict_json_loads",
-           "validate_document"]
+__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "check_request_value", "ecma_regex",
+           "strict_json_loads", "validate_document"]
 
 _MAX_ERRORS = 10
 
@@ -151,7 +151,7 @@ def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
 
 
 @lru_cache(maxsize=512)
-def _ecma_regex(pattern: str) -> re.Pattern[str]:
+def ecma_regex(pattern: str) -> re.Pattern[str]:
     r"""Compile an ECMA-262 pattern for Python: there, ``$`` matches only at the very end.
 
     Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept "owner\n";
@@ -175,7 +175,7 @@ def _ecma_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _pattern(validator, pattern, instance, schema):  # noqa: ANN001 - jsonschema keyword protocol
-    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 

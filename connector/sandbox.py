@@ -43,7 +43,8 @@ class Sandbox:
             f"  curl -s {base_url}/chatgpt/prs/list {auth} -d '{{\"state\": \"all\"}}'",
             f"  curl -s {base_url}/chatgpt/prs/comment {auth} -d '{{\"number\": {pr}, \"body\": \"Hello from the sandbox\"}}'",
             f"  curl -s {base_url}/chatgpt/prs/label {auth} -d '{{\"number\": {pr}, \"labels\": [\"bug\"]}}'",
-            f"  curl -s {base_url}/chatgpt/dispatch {auth} -d '{{\"event_type\": \"deploy\", \"client_payload\": {{\"env\": \"staging\"}}}}'",
+            f"  curl -s {base_url}/chatgpt/dispatch {auth} -d '{{\"event_type\": \"deploy\", \"request_id\": \"demo-1\", \"client_payload\": {{\"env\": \"staging\"}}}}'",
+            f"  curl -s {base_url}/chatgpt/dispatch/status {auth} -d '{{\"request_id\": \"demo-1\", \"wait_seconds\": 20}}'",
             "Set GITHUB_TOKEN and CONNECTOR_API_KEY to talk to real GitHub.",
             "",
         ]
@@ -55,6 +56,10 @@ def start_sandbox(settings: Settings) -> Sandbox:
     token = secrets.token_urlsafe(24)
     double = GitHubDouble(token=token).start()
     demo = seed_demo(double)
+    # A workflow that runs for every dispatch, named after its request_id, so what a dispatch
+    # started can be followed: it starts after 5 s and succeeds after 10 s.
+    double.add_workflow(demo["owner"], demo["repo"], "Deploy", jobs=["build", "deploy"])
+    double.auto_advance(after_seconds=5)
     generated_key = None if settings.api_keys else secrets.token_urlsafe(32)
     sandbox_settings = dataclasses.replace(
         settings,

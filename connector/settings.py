@@ -67,6 +67,7 @@ class Settings:
     github_app_id: int | None = None
     github_app_private_key: Secret | None = None
     github_app_installation_id: int | None = None
+    github_webhook_secret: Secret | None = None
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 10
     public_base_url: str | None = None
@@ -104,6 +105,7 @@ class Settings:
             github_app_private_key=_parse_private_key(env, allow_readable=_parse_bool(
                 "CONNECTOR_ALLOW_READABLE_KEY_FILE", env.get("CONNECTOR_ALLOW_READABLE_KEY_FILE"))),
             github_app_installation_id=_parse_id("GITHUB_APP_INSTALLATION_ID", env.get("GITHUB_APP_INSTALLATION_ID")),
+            github_webhook_secret=env.secret("GITHUB_WEBHOOK_SECRET"),
             github_api_url=_parse_api_url(env.get("GITHUB_API_URL")),
             github_timeout=_parse_timeout(env.get("CONNECTOR_GITHUB_TIMEOUT")),
             public_base_url=_parse_base_url(env.get("PUBLIC_BASE_URL")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -95,3 +96,20 @@ def test_serve_without_a_token_starts_the_sandbox_with_a_working_demo_key(sandbo
     assert dispatched.status_code == 202
     assert anonymous.status_code == 401
     assert key != API_KEY
+
+
+def test_every_curl_command_the_banner_prints_works_as_pasted(sandbox_server):
+    url, key, lines = sandbox_server
+    commands = [shlex.split(line.strip()) for line in lines if line.strip().startswith("curl ")]
+    assert len(commands) >= 5
+
+    for command in commands:
+        target = next(arg for arg in command if arg.startswith("http"))
+        headers = dict(command[i + 1].split(": ", 1) for i, arg in enumerate(command) if arg == "-H")
+        body = next(command[i + 1] for i, arg in enumerate(command) if arg == "-d")
+        response = requests.post(target, data=body, headers=headers, timeout=30)
+
+        assert response.status_code < 300, (command, response.text)
+    status = requests.post(f"{url}/chatgpt/dispatch/status", json={"request_id": "demo-1"},
+                           headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
+    assert status["state"] in ("queued", "in_progress", "completed") and status["runs"]

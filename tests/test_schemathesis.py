@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from connector.api import runs as runs_api
 from connector.app import create_app
 from connector.events import load_catalog
 from connector.ghdouble import GitHubDouble, seed_demo
@@ -54,10 +55,14 @@ def policy_settings(demo: dict, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(params=["plain", "policy"])
-def deployment(request, github_double, tmp_path):
-    """A live connector and the key to call it with."""
+def deployment(request, github_double, tmp_path, monkeypatch):
+    """A live connector and the key to call it with. Dispatched runs finish at once and waits
+    poll quickly, so examples with wait_seconds do not wait 25 s each."""
     github_double.reset()
     demo = seed_demo(github_double)
+    github_double.add_workflow(demo["owner"], demo["repo"], "Deploy")
+    github_double.auto_advance(after_seconds=0.05)
+    monkeypatch.setattr(runs_api, "POLL_SECONDS", 0.05)
     if request.param == "plain":
         settings, key = Settings(api_keys=(Secret(API_KEY),), github_token=Secret(GITHUB_TOKEN),
                                  default_repo=(demo["owner"], demo["repo"])), API_KEY
@@ -79,7 +84,7 @@ def schemathesis(location: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_schemathesis_default_checks_pass_with_a_valid_key(deployment, github_double, tmp_path):
     server, key, _ = deployment
     result = schemathesis(f"{server.url}/openapi.json", "--header", f"Authorization: Bearer {key}",
-                          "--max-examples", str(MAX_EXAMPLES), "--report", "junit",
+                          "--max-examples", str(MAX_EXAMPLES), "--request-timeout", "30", "--report", "junit",
                           "--report-junit-path", str(tmp_path / "junit.xml"))
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
@@ -87,7 +92,7 @@ def test_schemathesis_default_checks_pass_with_a_valid_key(deployment, github_do
     # Schemathesis may warn that random label names are mostly refused (unknown_label): by design,
     # since a real repository has few labels. Every operation was still exercised, and the writes
     # really reached the double.
-    assert "Tested: 5" in result.stdout
+    assert "Tested: 10" in result.stdout
     assert github_double.calls("POST")
 
 

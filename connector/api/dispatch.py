@@ -21,6 +21,7 @@ def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[di
         return dry_run_reply(action="dispatch", repository=repo.full_name, event_type=body["event_type"],
                              client_payload_keys=list(payload), request_id=request_id)
     github().dispatch(repo, body["event_type"], payload)
+    services().runs.record_dispatch(repo.full_name, request_id, body["event_type"])
     return {
         "ok": True,
         "dispatched": True,

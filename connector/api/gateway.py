@@ -44,4 +44,5 @@ def gateway_dispatch(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
     except ConnectorError as exc:
         raise GitHubDispatchFailed(f"GitHub did not take the event: {exc.detail}",
                                    github_request_id=exc.extra.get("github_request_id")) from None
+    current.runs.record_dispatch(repo.full_name, request_id, body["action"])
     return {"ok": True, "dispatched": True, "request_id": request_id}

@@ -1,0 +1,185 @@
+"""POST /chatgpt/events/list, /chatgpt/runs/*, /chatgpt/dispatch/status — what a dispatch started.
+
+A dispatch is fire-and-forget on GitHub's side: nothing in its reply names the run it starts. The
+convention that ties them together is the workflow's ``run-name: ${{
+github.event.client_payload.request_id }}``, so the run's ``display_title`` is the request_id.
+With signed webhooks configured, run state is read from what GitHub pushed (``source:
+webhooks``, no API call); otherwise from the API, with the fewest calls that answer.
+
+``wait_seconds`` lets an assistant ask "tell me when it changes" in one call, kept under 25 s so
+the call stays inside ChatGPT's ~45 s limit.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from ..context import Services, github, services
+from ..errors import NotFound
+from ..github import Repository
+from ..untrusted import capped
+from .replies import dry_run_reply
+
+__all__ = ["list_dispatch_events", "list_workflow_runs", "get_workflow_run", "get_dispatch_status",
+           "cancel_workflow_run", "current_run", "run_summary", "POLL_SECONDS"]
+
+POLL_SECONDS = 3.0  # between API reads while waiting: ~8 reads in 25 s
+LOOKBACK_SECONDS = 24 * 3600  # how far back to look for a dispatch this connector has no record of
+_RUN_FILTERS = ("event", "status", "branch", "per_page", "page")
+_TEXT_LIMITS = {"name": 100, "display_title": 200, "head_branch": 100}
+
+
+def list_dispatch_events(token_info: dict[str, Any]) -> dict[str, Any]:
+    catalog = services().events
+    if catalog is None:
+        return {"catalog": False, "events": []}
+    return {"catalog": True, "events": [
+        {"name": event.name, "description": event.description, "required": event.required,
+         "arguments": [{"name": name, "description": str(schema.get("description", ""))}
+                       for name, schema in event.arguments.items()]}
+        for event in catalog.events.values()
+    ]}
+
+
+def list_workflow_runs(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+    repo = services().repository(body, token_info)
+    query = {name: body[name] for name in _RUN_FILTERS if body.get(name) is not None}
+    runs, next_page = github().list_runs(repo, query)
+    return {"repository": repo.full_name, "runs": [run_summary(run) for run in runs],
+            "page": body["page"], "next_page": next_page}
+
+
+def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+    current = services()
+    repo, run_id = current.repository(body, token_info), body["run_id"]
+    run, source = current_run(current, repo, run_id)
+    deadline = time.monotonic() + body["wait_seconds"]
+    first = (run["status"], run["conclusion"])
+    while run["status"] != "completed" and (run["status"], run["conclusion"]) == first and _pause(current, deadline):
+        run, source = current_run(current, repo, run_id)
+    if source == "webhooks":
+        jobs = current.runs.jobs(repo.full_name, run_id)
+        total = len(jobs)
+    else:
+        raw_jobs, total = github().list_jobs(repo, run_id)
+        jobs = [{**job, "failed_step": _failed_step(job)} for job in raw_jobs]
+    return {
+        "repository": repo.full_name,
+        "run": run_summary(run),
+        "jobs": [{"name": capped(str(job.get("name") or ""), 100)[0], "status": job.get("status"),
+                  "conclusion": job.get("conclusion"),
+                  "failed_step": capped(job["failed_step"], 100)[0] if job.get("failed_step") else None}
+                 for job in jobs[:20]],
+        "jobs_total": total,
+        "source": source,
+    }
+
+
+def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+    current = services()
+    repo, request_id = current.repository(body, token_info), body["request_id"]
+    record = current.runs.dispatch(repo.full_name, request_id)
+    runs, source = _runs_started_by(current, repo, request_id, record)
+    if not runs and record is None:
+        raise NotFound(
+            f"No dispatch with request_id {request_id!r} was sent to {repo.full_name} through this connector in "
+            "the last 24 hours, and no workflow run there is named after it. Check the request_id, and that "
+            "the workflow sets run-name: ${{ github.event.client_payload.request_id }}."
+        )
+    deadline = time.monotonic() + body["wait_seconds"]
+    first = _aggregate(runs)
+    while first[0] != "completed" and _aggregate(runs) == first and _pause(current, deadline):
+        runs, source = _runs_started_by(current, repo, request_id, record)
+    state, conclusion = _aggregate(runs)
+    answer: dict[str, Any] = {
+        "repository": repo.full_name, "request_id": request_id, "state": state, "conclusion": conclusion,
+        "runs": [run_summary(run) for run in runs[:10]], "source": source,
+        "seconds_since_dispatch": int(time.time() - record.at) if record is not None else None,
+    }
+    if state == "pending":
+        answer["hint"] = (
+            f"No run yet. A workflow has to listen for repository_dispatch of type {record.event_type!r} "
+            "and set run-name: ${{ github.event.client_payload.request_id }}; runs usually appear within "
+            "seconds, so after a minute check the workflow file on the default branch."
+        )
+    return answer
+
+
+def cancel_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    repo, run_id = services().repository(body, token_info), body["run_id"]
+    if body["dry_run"]:
+        run = github().get_run(repo, run_id)
+        return dry_run_reply(action="cancel", repository=repo.full_name, run_id=run_id, run_status=run.get("status"))
+    github().cancel_run(repo, run_id)
+    return {"ok": True, "cancel_requested": True, "run_id": run_id, "repository": repo.full_name}, 202
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    """The fields an assistant needs, with GitHub's text cleaned and capped (a run's title can
+    carry a pull request's title, which anyone who opens one controls)."""
+    summary: dict[str, Any] = {"id": run["id"], "event": run.get("event") or "", "status": run.get("status"),
+                               "conclusion": run.get("conclusion"), "created_at": run.get("created_at"),
+                               "html_url": run.get("html_url")}
+    truncated = []
+    for field, limit in _TEXT_LIMITS.items():
+        value = run.get(field)
+        if value is None:
+            summary[field] = None if field != "display_title" else ""
+            continue
+        summary[field], cut = capped(str(value), limit)
+        if cut:
+            truncated.append(field)
+    if truncated:
+        summary["truncated"] = truncated
+    return summary
+
+
+def current_run(current: Services, repo: Repository, run_id: int) -> tuple[dict[str, Any], str]:
+    """The run as last reported by a webhook (when they are configured), else as the API has it."""
+    if current.webhooks_enabled:
+        known = current.runs.run(repo.full_name, run_id)
+        if known is not None:
+            return known, "webhooks"
+    return github().get_run(repo, run_id), "github"
+
+
+def _runs_started_by(current: Services, repo: Repository, request_id: str,
+                     record: Any) -> tuple[list[dict[str, Any]], str]:
+    if current.webhooks_enabled and record is not None:
+        return current.runs.runs_titled(repo.full_name, request_id), "webhooks"
+    since = (record.at if record is not None else time.time() - LOOKBACK_SECONDS) - 60  # clock skew
+    created = datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    runs, _ = github().list_runs(repo, {"event": "repository_dispatch", "created": f">={created}", "per_page": 100})
+    return [run for run in runs if run.get("display_title") == request_id], "github"
+
+
+def _aggregate(runs: list[dict[str, Any]]) -> tuple[str, str | None]:
+    """One state for all the runs a dispatch started (several workflows may listen for it)."""
+    if not runs:
+        return "pending", None
+    statuses = [run.get("status") for run in runs]
+    if all(status == "completed" for status in statuses):
+        conclusions = [run.get("conclusion") for run in runs]
+        return "completed", next((c for c in conclusions if c != "success"), "success")
+    return ("in_progress" if "in_progress" in statuses else "queued"), None
+
+
+def _pause(current: Services, deadline: float) -> bool:
+    """Wait for news until the next look; False once the deadline has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return False
+    if current.webhooks_enabled:
+        current.runs.wait_for_change(min(remaining, POLL_SECONDS))
+    else:
+        time.sleep(min(remaining, POLL_SECONDS))
+    return True
+
+
+def _failed_step(job: dict[str, Any]) -> str | None:
+    return next((step.get("name") for step in job.get("steps") or [] if step.get("conclusion") == "failure"), None)
