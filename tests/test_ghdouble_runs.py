@@ -117,6 +117,22 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 
 # -- a dispatch starts runs ------------------------------------------------------------------
+def test_runs_can_appear_a_moment_after_their_dispatch_and_reset_cancels_them(
+        gh: GitHubDouble, http: requests.Session) -> None:
+    gh.add_workflow(OWNER, NAME, "Deploy")
+    gh.delay_run_starts(0.2)
+
+    dispatch(http, gh, "deploy", request_id="late-1")
+    assert gh.runs(OWNER, NAME) == []
+    time.sleep(0.5)
+    assert [r["display_title"] for r in gh.runs(OWNER, NAME)] == ["late-1"]
+
+    dispatch(http, gh, "deploy", request_id="late-2")
+    gh.reset()
+    time.sleep(0.4)
+    assert gh.actions.runs == {}
+
+
 def test_dispatch_starts_a_run_titled_with_the_request_id_only_in_listening_workflows(
         gh: GitHubDouble, http: requests.Session) -> None:
     agent = gh.add_workflow(OWNER, NAME, "Agent", types=["agent"])

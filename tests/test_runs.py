@@ -78,19 +78,31 @@ def test_an_unknown_run_is_not_found_naming_it(client, double):
     assert "Workflow run 999 was not found" in response.json()["detail"]
 
 
-def test_dispatch_status_goes_from_queued_to_completed_by_polling(client, double, deploy_workflow):
+def follow(status, request_id):
+    """Ask for the dispatch's status, then wait for each change until it completes."""
+    seen = [status(request_id=request_id)]
+    deadline = time.monotonic() + 15
+    while seen[-1]["state"] != "completed" and time.monotonic() < deadline:
+        seen.append(status(request_id=request_id, wait_seconds=5))
+    return seen
+
+
+def in_order(states, *wanted):
+    positions = [states.index(state) for state in wanted]
+    return positions == sorted(positions)
+
+
+def test_dispatch_status_goes_from_pending_to_completed_by_polling(client, double, deploy_workflow):
+    double.delay_run_starts(0.3)
+    double.auto_advance(after_seconds=0.3)
     dispatch(client, "rel-7")
-    run_id = double.runs(OWNER, REPO)[0]["id"]
-    assert post(client, "/chatgpt/dispatch/status", request_id="rel-7").json()["state"] == "queued"
 
-    threading.Timer(0.3, double.advance_run, (run_id, "in_progress")).start()
-    waited = post(client, "/chatgpt/dispatch/status", request_id="rel-7", wait_seconds=5).json()
-    assert waited["state"] == "in_progress"
+    seen = follow(lambda **body: post(client, "/chatgpt/dispatch/status", **body).json(), "rel-7")
 
-    double.advance_run(run_id, "completed", "success")
-    done = post(client, "/chatgpt/dispatch/status", request_id="rel-7").json()
-    assert (done["state"], done["conclusion"], done["source"]) == ("completed", "success", "github")
-    assert done["runs"][0]["id"] == run_id
+    states = [answer["state"] for answer in seen]
+    assert in_order(states, "pending", "in_progress", "completed"), states
+    assert (seen[-1]["conclusion"], seen[-1]["source"]) == ("success", "github")
+    assert seen[-1]["runs"][0]["id"] == double.runs(OWNER, REPO)[0]["id"]
     lists = double.calls("GET", f"/repos/{OWNER}/{REPO}/actions/runs")
     assert lists and all(r.query.get("event") == "repository_dispatch" and r.query["created"].startswith(">=")
                          for r in lists)
@@ -190,19 +202,19 @@ def call(server, path, **body):
 
 
 def test_with_webhooks_status_comes_from_deliveries_and_costs_no_run_api_call(hooked_server, double):
+    double.delay_run_starts(0.3)
+    double.auto_advance(after_seconds=0.3, conclusion="failure")
     assert call(hooked_server, "/chatgpt/dispatch", event_type="deploy", request_id="hook-1").status_code == 202
-    run_id = double.runs(OWNER, REPO)[0]["id"]
-    states = [call(hooked_server, "/chatgpt/dispatch/status", request_id="hook-1").json()]
 
-    threading.Timer(0.3, double.advance_run, (run_id, "in_progress")).start()
-    states.append(call(hooked_server, "/chatgpt/dispatch/status", request_id="hook-1", wait_seconds=5).json())
-    double.advance_run(run_id, "completed", "failure", failing_step="Run deploy")
-    states.append(call(hooked_server, "/chatgpt/dispatch/status", request_id="hook-1").json())
-    run = call(hooked_server, "/chatgpt/runs/get", run_id=run_id).json()
+    seen = follow(lambda **body: call(hooked_server, "/chatgpt/dispatch/status", **body).json(), "hook-1")
+    run = call(hooked_server, "/chatgpt/runs/get", run_id=seen[-1]["runs"][0]["id"]).json()
 
-    assert [(s["state"], s["conclusion"], s["source"]) for s in states] == [
-        ("queued", None, "webhooks"), ("in_progress", None, "webhooks"), ("completed", "failure", "webhooks")]
-    assert run["source"] == "webhooks" and "Run deploy" in [job["failed_step"] for job in run["jobs"]]
+    states = [answer["state"] for answer in seen]
+    assert in_order(states, "pending", "in_progress", "completed"), states
+    assert {answer["source"] for answer in seen} == {"webhooks"}
+    assert seen[-1]["conclusion"] == "failure"
+    assert run["source"] == "webhooks" and run["run"]["conclusion"] == "failure"
+    assert [job["failed_step"] for job in run["jobs"]] == ["Run build", "Run deploy"]
     assert not double.calls(path=RUNS_API)
     assert all(delivery.status in (200, 202) for delivery in double.deliveries)
 

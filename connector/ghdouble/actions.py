@@ -134,6 +134,7 @@ class Actions:
                          (("workflow", 161_335_001), ("run", 30_433_642), ("job", 399_444_496))}
             self._numbers: dict[int, itertools.count[int]] = {}  # run_number is per workflow
             self._auto: tuple[float, str] | None = None
+            self.start_delay = 0.0  # seconds between a dispatch and its runs appearing, as on GitHub
 
     # -- set-up by tests -------------------------------------------------------------------
     def add_workflow(self, repo: Repo, name: str, *, types: Iterable[str] | None,
@@ -180,8 +181,27 @@ class Actions:
             return sorted(found, key=lambda r: r.id, reverse=True)
 
     # -- changes (each announces its webhooks once the lock is released) -------------------
-    def dispatched(self, repo: Repo, event_type: str, client_payload: Any) -> list[Run]:
-        """Start a run of every workflow listening for ``event_type``; the new runs back."""
+    def dispatched(self, repo: Repo, event_type: str, client_payload: Any) -> list[Run] | None:
+        """Start a run of every workflow listening for ``event_type``; the new runs back (None when
+        ``start_delay`` defers them to a timer, as GitHub takes a moment to queue them)."""
+        with self.lock:
+            delay = self.start_delay
+            if delay > 0:
+                self._timers = [t for t in self._timers if t.is_alive()]
+                timer = threading.Timer(delay, self._start_later, (repo, event_type, client_payload, self.workflows))
+                timer.daemon = True
+                self._timers.append(timer)
+                timer.start()
+                return None
+        return self._start_runs(repo, event_type, client_payload)
+
+    def _start_later(self, repo: Repo, event_type: str, client_payload: Any, workflows: list[Workflow]) -> None:
+        with self.lock:
+            if self.workflows is not workflows:  # reset() in the meantime
+                return
+        self._start_runs(repo, event_type, client_payload)
+
+    def _start_runs(self, repo: Repo, event_type: str, client_payload: Any) -> list[Run]:
         with self.lock:
             started = [self._start(w, client_payload) for w in self.workflows
                        if w.repo is repo and w.listens(event_type)]

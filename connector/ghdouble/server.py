@@ -200,6 +200,12 @@ class GitHubDouble:
         return self.actions.add_workflow(self.state.repo(owner, repo), name, types=types, jobs=jobs,
                                          run_name_from_request_id=run_name_from_request_id).id
 
+    def delay_run_starts(self, seconds: float) -> None:
+        """From now on, runs appear ``seconds`` after their dispatch (GitHub takes a moment), so a
+        dispatch is first seen with no run at all."""
+        with self.actions.lock:
+            self.actions.start_delay = seconds
+
     def runs(self, owner: str, repo: str) -> list[dict[str, Any]]:
         """The repository's workflow runs as GitHub renders them, newest first."""
         found = self.actions.runs_of(self.state.repo(owner, repo))
