@@ -28,7 +28,9 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .github import GitHub, github_client
     from .keys import KeyRing
     from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
+    from .redis_run_store import RedisRunStore
     from .routing import JSONResolver
+    from .run_store import RunStore
     from .run_events import RUN_EVENTS_PATH, run_events_endpoint
     from .settings import Settings
     from .spec import document_for_settings, served_json
@@ -68,7 +70,8 @@ def create_app(settings: Settings) -> AsyncApp:
         max_age=600,
     )
     github = github_client(settings)
-    services = Services(settings=settings, github=github, events=catalog)
+    runs = RedisRunStore(settings.redis_url.reveal()) if settings.redis_url is not None else RunStore()
+    services = Services(settings=settings, github=github, events=catalog, runs=runs)
     app.add_middleware(ServicesMiddleware, services=services)
     # Inside CORS (so refusals carry its headers), before anything reads the request: callers
     # from other networks first, then bodies that are too large.

@@ -22,6 +22,7 @@ from .events import EventCatalog
 from .github import GitHub, Repository
 from .labels import LabelCache
 from .policy import resolve_repository
+from .redis_run_store import RedisRunStore
 from .run_store import RunStore
 from .settings import Settings
 
@@ -34,7 +35,7 @@ class Services:
     github: GitHub | None
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
-    runs: RunStore = field(default_factory=RunStore)
+    runs: RunStore | RedisRunStore = field(default_factory=RunStore)
 
     @property
     def webhooks_enabled(self) -> bool:

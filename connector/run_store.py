@@ -6,8 +6,9 @@ and ``workflow_job`` webhooks (so, once they are configured, run state is answer
 costs no API quota). Deliveries are remembered by their ``X-GitHub-Delivery`` id, so a replayed
 one is recognised.
 
-Everything is held in memory, bounded in size and age: one instance serves one process. A shared
-store (Redis) for several instances comes with the production work (issue 8).
+This store holds everything in memory, bounded in size and age, for one process;
+:class:`connector.redis_run_store.RedisRunStore` is the same on Redis, shared by several instances
+(``CONNECTOR_REDIS_URL``).
 """
 
 from __future__ import annotations

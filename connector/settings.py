@@ -68,6 +68,7 @@ class Settings:
     github_app_private_key: Secret | None = None
     github_app_installation_id: int | None = None
     github_webhook_secret: Secret | None = None
+    redis_url: Secret | None = None
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 10
     public_base_url: str | None = None
@@ -106,6 +107,7 @@ class Settings:
                 "CONNECTOR_ALLOW_READABLE_KEY_FILE", env.get("CONNECTOR_ALLOW_READABLE_KEY_FILE"))),
             github_app_installation_id=_parse_id("GITHUB_APP_INSTALLATION_ID", env.get("GITHUB_APP_INSTALLATION_ID")),
             github_webhook_secret=env.secret("GITHUB_WEBHOOK_SECRET"),
+            redis_url=_parse_redis_url(env.secret("CONNECTOR_REDIS_URL")),
             github_api_url=_parse_api_url(env.get("GITHUB_API_URL")),
             github_timeout=_parse_timeout(env.get("CONNECTOR_GITHUB_TIMEOUT")),
             public_base_url=_parse_base_url(env.get("PUBLIC_BASE_URL")),
@@ -217,6 +219,14 @@ def _parse_private_key(env: _Env, *, allow_readable: bool) -> Secret | None:
     if not isinstance(parsed, RSAPrivateKey):
         raise SettingsError("GITHUB_APP_PRIVATE_KEY is not an RSA key; GitHub Apps sign with RS256")
     return Secret(pem)
+
+
+def _parse_redis_url(url: Secret | None) -> Secret | None:
+    # A secret: the URL may carry Redis's password.
+    if url is not None and urlsplit(url.reveal()).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("CONNECTOR_REDIS_URL is not a redis://, rediss:// or unix:// URL, "
+                            "e.g. redis://redis.internal:6379/0")
+    return url
 
 
 def _parse_id(name: str, value: str | None) -> int | None:

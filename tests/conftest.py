@@ -6,7 +6,10 @@ No fixture reads the developer's environment: every app gets a Settings object b
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -95,6 +98,39 @@ def make_client(make_settings: Callable[..., Settings]):
 @pytest.fixture
 def client(make_client, double):
     return make_client()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server from PATH on a free loopback port, with nothing saved to disk.
+
+    .ci/run installs it; in CI (CI is set) a missing server fails the tests that need it, and on a
+    developer's machine it skips them saying what to install."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        message = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port = free_port()
+    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("redis-server did not start")
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
 
 
 def free_port() -> int:
