@@ -25,6 +25,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .context import Services, ServicesMiddleware
     from .errors import install_error_handler
     from .events import EventCatalog, load_catalog
+    from .idempotency import IdempotencyStore, RedisIdempotencyStore
     from .github import GitHub, github_client
     from .keys import KeyRing
     from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
@@ -46,10 +47,12 @@ def create_app(settings: Settings) -> AsyncApp:
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
     keys = KeyRing(settings.api_keys, settings.keys_file)
+    github = github_client(settings)
+    services = Services(settings=settings, github=github, events=catalog, **_stores(settings))
     openapi31.add_api(
         app,
         document,
-        resolver=JSONResolver(),
+        resolver=JSONResolver(writes=_writes(document), store_of=lambda: services.idempotency),
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=openapi31.VALIDATOR_MAP,
@@ -69,9 +72,6 @@ def create_app(settings: Settings) -> AsyncApp:
         expose_headers=["Retry-After", "WWW-Authenticate"],
         max_age=600,
     )
-    github = github_client(settings)
-    runs = RedisRunStore(settings.redis_url.reveal()) if settings.redis_url is not None else RunStore()
-    services = Services(settings=settings, github=github, events=catalog, runs=runs)
     app.add_middleware(ServicesMiddleware, services=services)
     # Inside CORS (so refusals carry its headers), before anything reads the request: callers
     # from other networks first, then bodies that are too large.
@@ -94,6 +94,19 @@ def app_from_environment() -> AsyncApp:
     """The app for ASGI servers (``uvicorn wsgi:app --no-proxy-headers``), configured from the environment."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return create_app(Settings.from_env())
+
+
+def _stores(settings: Settings) -> dict:
+    """Where run state and idempotency claims live: this process, or Redis shared by all."""
+    if settings.redis_url is None:
+        return {"runs": RunStore(), "idempotency": IdempotencyStore()}
+    url = settings.redis_url.reveal()
+    return {"runs": RedisRunStore(url), "idempotency": RedisIdempotencyStore(url)}
+
+
+def _writes(document: dict) -> frozenset[str]:
+    return frozenset(op["operationId"] for item in document["paths"].values() for op in item.values()
+                     if isinstance(op, dict) and op.get("x-openai-isConsequential"))
 
 
 def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:

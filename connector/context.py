@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .allowlist import RepoAllowlist
 from .errors import Misconfigured
 from .events import EventCatalog
+from .idempotency import IdempotencyStore, RedisIdempotencyStore
 from .github import GitHub, Repository
 from .labels import LabelCache
 from .policy import resolve_repository
@@ -36,6 +37,7 @@ class Services:
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
     runs: RunStore | RedisRunStore = field(default_factory=RunStore)
+    idempotency: IdempotencyStore | RedisIdempotencyStore = field(default_factory=IdempotencyStore)
 
     @property
     def webhooks_enabled(self) -> bool:

@@ -16,17 +16,22 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── AppNotInstalled (404 app_not_installed) ── the connector's GitHub App is not on that repository
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── DuplicateDelivery (409 duplicate_delivery) ── a webhook delivery id seen before (a replay)
+    ├── RequestInProgress (409 request_in_progress) ── the first request with this request_id is running
+    ├── RequestOutcomeUnknown (409 request_outcome_unknown) ── it timed out after sending; not repeated
     ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.body_limit, outside the app
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
     ├── UnknownLabel (422 unknown_label)
     ├── UnknownEvent (422 unknown_event)       ── an event_type outside the operator's event catalog
+    ├── IdempotencyKeyReused (422 idempotency_key_reused) ── a request_id reused for another request
     ├── GitHubValidation (422 github_validation)
     ├── RateLimited (429 rate_limited)
     ├── GitHubUnavailable (502 github_unavailable)
     ├── GitHubDispatchFailed (502 github_dispatch_failed) ─┐
     ├── MissingApiKeyConfig (503 missing_api_key_config)   ├ the actions gateway's codes, kept on /v1/dispatch
     ├── MissingGitHubConfig (503 missing_github_config)   ─┘
+    ├── IdempotencyUnavailable (503 idempotency_unavailable) ── Redis unreachable: writes fail closed
+    ├── RunStateUnavailable (503 run_state_unavailable) ── Redis unreachable for run state
     ├── Misconfigured (503 misconfigured)
     └── GitHubTimeout (504 github_timeout)
 
@@ -66,17 +71,22 @@ __all__ = [
     "AppNotInstalled",
     "MethodNotAllowed",
     "DuplicateDelivery",
+    "RequestInProgress",
+    "RequestOutcomeUnknown",
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "NotAPullRequest",
     "UnknownLabel",
     "UnknownEvent",
+    "IdempotencyKeyReused",
     "GitHubValidation",
     "RateLimited",
     "GitHubUnavailable",
     "GitHubDispatchFailed",
     "MissingApiKeyConfig",
     "MissingGitHubConfig",
+    "IdempotencyUnavailable",
+    "RunStateUnavailable",
     "Misconfigured",
     "GitHubTimeout",
     "ERROR_CLASSES",
@@ -178,6 +188,14 @@ class DuplicateDelivery(ConnectorError):
     status, code, title = 409, "duplicate_delivery", "Conflict"
 
 
+class RequestInProgress(ConnectorError):
+    status, code, title = 409, "request_in_progress", "Conflict"
+
+
+class RequestOutcomeUnknown(ConnectorError):
+    status, code, title = 409, "request_outcome_unknown", "Conflict"
+
+
 class PayloadTooLarge(ConnectorError):
     status, code, title = 413, "payload_too_large", "Content Too Large"
 
@@ -196,6 +214,10 @@ class UnknownLabel(ConnectorError):
 
 class UnknownEvent(ConnectorError):
     status, code, title = 422, "unknown_event", "Unprocessable Content"
+
+
+class IdempotencyKeyReused(ConnectorError):
+    status, code, title = 422, "idempotency_key_reused", "Unprocessable Content"
 
 
 class GitHubValidation(ConnectorError):
@@ -228,6 +250,14 @@ class MissingGitHubConfig(ConnectorError):
     status, code, title = 503, "missing_github_config", "Service Unavailable"
 
 
+class IdempotencyUnavailable(ConnectorError):
+    status, code, title = 503, "idempotency_unavailable", "Service Unavailable"
+
+
+class RunStateUnavailable(ConnectorError):
+    status, code, title = 503, "run_state_unavailable", "Service Unavailable"
+
+
 class Misconfigured(ConnectorError):
     status, code, title = 503, "misconfigured", "Service Unavailable"
 
@@ -250,17 +280,22 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     AppNotInstalled,
     MethodNotAllowed,
     DuplicateDelivery,
+    RequestInProgress,
+    RequestOutcomeUnknown,
     PayloadTooLarge,
     UnsupportedMediaType,
     NotAPullRequest,
     UnknownLabel,
     UnknownEvent,
+    IdempotencyKeyReused,
     GitHubValidation,
     RateLimited,
     GitHubUnavailable,
     GitHubDispatchFailed,
     MissingApiKeyConfig,
     MissingGitHubConfig,
+    IdempotencyUnavailable,
+    RunStateUnavailable,
     Misconfigured,
     GitHubTimeout,
 )

@@ -10,15 +10,19 @@ a pub/sub channel, which is what waiting requests listen to.
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from .errors import RunStateUnavailable
 from .run_store import _JOB_FIELDS, _RUN_FIELDS, _STATUS_ORDER, DispatchRecord
 
 __all__ = ["RedisRunStore"]
 
 TTL_SECONDS = 24 * 3600
+log = logging.getLogger(__name__)
 
 # KEYS[1] the hash or string holding the entry; ARGV: field ("" for a string key), new JSON,
 # its status rank, its time, TTL, channel. Writes when the new state is not older; returns 1 if so.
@@ -45,6 +49,16 @@ class RedisRunStore:
         self._prefix, self._clock = prefix, clock
         self._channel = f"{prefix}:runs:changed"
         self._apply = self._redis.register_script(_APPLY_IF_NEWER)
+        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+    @contextmanager
+    def _unavailable_is_503(self) -> Iterator[None]:
+        try:
+            yield
+        except self._errors:
+            raise RunStateUnavailable(
+                "The connector cannot reach its shared store (Redis) for run state; try again shortly."
+            ) from None
 
     def _key(self, *parts: Any) -> str:
         return ":".join([self._prefix, *(str(part) for part in parts)])
@@ -52,59 +66,72 @@ class RedisRunStore:
     # -- dispatches --------------------------------------------------------------------
 
     def record_dispatch(self, repository: str, request_id: str, event_type: str) -> None:
+        """Best effort: the dispatch already happened, so Redis being down must not turn it into an
+        error; dispatch/status then looks further back instead."""
         record = {"repository": repository, "request_id": request_id, "event_type": event_type, "at": self._clock()}
-        self._redis.set(self._key("dispatch", repository.lower(), request_id), json.dumps(record), ex=TTL_SECONDS)
+        try:
+            self._redis.set(self._key("dispatch", repository.lower(), request_id), json.dumps(record), ex=TTL_SECONDS)
+        except self._errors as exc:
+            log.warning("dispatch %s to %s not recorded in Redis (%s)", request_id, repository, type(exc).__name__)
 
     def dispatch(self, repository: str, request_id: str) -> DispatchRecord | None:
-        raw = self._redis.get(self._key("dispatch", repository.lower(), request_id))
-        return DispatchRecord(**json.loads(raw)) if raw else None
+        with self._unavailable_is_503():
+            raw = self._redis.get(self._key("dispatch", repository.lower(), request_id))
+            return DispatchRecord(**json.loads(raw)) if raw else None
 
     # -- webhook deliveries ------------------------------------------------------------
 
     def first_delivery(self, delivery_id: str) -> bool:
-        return bool(self._redis.set(self._key("delivery", delivery_id), "1", nx=True, ex=TTL_SECONDS))
+        with self._unavailable_is_503():
+            return bool(self._redis.set(self._key("delivery", delivery_id), "1", nx=True, ex=TTL_SECONDS))
 
     def apply_run(self, repository: str, run: dict[str, Any]) -> None:
-        compact = {field: run.get(field) for field in _RUN_FIELDS}
-        repo = repository.lower()
-        if self._apply_if_newer(self._key("run", repo, run["id"]), "", compact, "updated_at"):
-            title = self._key("titled", repo, compact.get("display_title") or "")
-            self._redis.sadd(title, run["id"])
-            self._redis.expire(title, TTL_SECONDS)
+        with self._unavailable_is_503():
+            compact = {field: run.get(field) for field in _RUN_FIELDS}
+            repo = repository.lower()
+            if self._apply_if_newer(self._key("run", repo, run["id"]), "", compact, "updated_at"):
+                title = self._key("titled", repo, compact.get("display_title") or "")
+                self._redis.sadd(title, run["id"])
+                self._redis.expire(title, TTL_SECONDS)
 
     def apply_job(self, repository: str, job: dict[str, Any]) -> None:
-        compact = {field: job.get(field) for field in _JOB_FIELDS}
-        compact["failed_step"] = next((step.get("name") for step in job.get("steps") or []
-                                       if step.get("conclusion") == "failure"), None)
-        self._apply_if_newer(self._key("jobs", repository.lower(), job["run_id"]), str(job["id"]), compact,
-                             "completed_at")
+        with self._unavailable_is_503():
+            compact = {field: job.get(field) for field in _JOB_FIELDS}
+            compact["failed_step"] = next((step.get("name") for step in job.get("steps") or []
+                                           if step.get("conclusion") == "failure"), None)
+            self._apply_if_newer(self._key("jobs", repository.lower(), job["run_id"]), str(job["id"]), compact,
+                                 "completed_at")
 
     # -- reading -----------------------------------------------------------------------
 
     def run(self, repository: str, run_id: int) -> dict[str, Any] | None:
-        raw = self._redis.get(self._key("run", repository.lower(), run_id))
-        return _public(json.loads(raw)) if raw else None
+        with self._unavailable_is_503():
+            raw = self._redis.get(self._key("run", repository.lower(), run_id))
+            return _public(json.loads(raw)) if raw else None
 
     def jobs(self, repository: str, run_id: int) -> list[dict[str, Any]]:
-        stored = self._redis.hgetall(self._key("jobs", repository.lower(), run_id))
-        return sorted((_public(json.loads(raw)) for raw in stored.values()), key=lambda job: job.get("id") or 0)
+        with self._unavailable_is_503():
+            stored = self._redis.hgetall(self._key("jobs", repository.lower(), run_id))
+            return sorted((_public(json.loads(raw)) for raw in stored.values()), key=lambda job: job.get("id") or 0)
 
     def runs_titled(self, repository: str, title: str) -> list[dict[str, Any]]:
-        repo = repository.lower()
-        ids = sorted(self._redis.smembers(self._key("titled", repo, title)), key=int)
-        runs = [self.run(repository, int(run_id)) for run_id in ids]
-        return [run for run in runs if run is not None]
+        with self._unavailable_is_503():
+            repo = repository.lower()
+            ids = sorted(self._redis.smembers(self._key("titled", repo, title)), key=int)
+            runs = [self.run(repository, int(run_id)) for run_id in ids]
+            return [run for run in runs if run is not None]
 
     def wait_for_change(self, timeout: float) -> None:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            pubsub.subscribe(self._channel)
-            deadline = time.monotonic() + timeout
-            while (remaining := deadline - time.monotonic()) > 0:
-                if pubsub.get_message(timeout=remaining) is not None:
-                    return
-        finally:
-            pubsub.close()
+        with self._unavailable_is_503():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self._channel)
+                deadline = time.monotonic() + timeout
+                while (remaining := deadline - time.monotonic()) > 0:
+                    if pubsub.get_message(timeout=remaining) is not None:
+                        return
+            finally:
+                pubsub.close()
 
     def _apply_if_newer(self, key: str, field: str, compact: dict[str, Any], time_field: str) -> bool:
         entry = {**compact, "_rank": _STATUS_ORDER.get(compact.get("status") or "", 0),

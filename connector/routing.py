@@ -4,32 +4,63 @@ Each operation documents two media types (``application/json`` for success and
 ``application/problem+json`` for errors), and Connexion refuses to guess between them for a
 handler's return value. Errors never come from handlers' return values (they are raised and rendered
 by :func:`connector.errors.handle_error`), so every returned value is JSON; the wrapper says so once
-here instead of in every handler.
+here instead of in every handler. Writes (operations marked ``x-openai-isConsequential``) are
+wrapped once more here, by :func:`connector.idempotency.idempotent`, so a new write operation is
+idempotent with no code of its own.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
+from connexion import request
 from connexion.resolver import Resolver
+
+from .errors import BadRequest, FieldError
+from .idempotency import idempotent
 
 __all__ = ["JSONResolver"]
 
 _JSON = {"Content-Type": "application/json"}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def _returns_json(handler: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def wrapper(*args: Any, **kwargs: Any) -> tuple[Any, int, dict[str, str]]:
         result = handler(*args, **kwargs)
-        body, status = result if isinstance(result, tuple) else (result, 200)
-        return body, status, _JSON
+        if not isinstance(result, tuple):
+            result = (result, 200)
+        body, status, *headers = result
+        return body, status, {**_JSON, **(headers[0] if headers else {})}
 
     return wrapper
 
 
 class JSONResolver(Resolver):
+    """Handlers by operationId, answering JSON; the ``writes`` among them are made idempotent."""
+
+    def __init__(self, writes: frozenset[str] = frozenset(),
+                 store_of: Callable[[], Any] | None = None) -> None:
+        super().__init__()
+        self._writes, self._store_of = writes, store_of
+
     def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
-        return _returns_json(super().resolve_function_from_operation_id(operation_id))
+        handler = super().resolve_function_from_operation_id(operation_id)
+        name = operation_id.rsplit(".", 1)[-1]  # x-openapi-router-controller prefixes the module
+        if name in self._writes and self._store_of is not None:
+            handler = idempotent(name, handler, self._store_of, idempotency_key_header)
+        return _returns_json(handler)
+
+
+def idempotency_key_header() -> str | None:
+    """The request's ``Idempotency-Key`` header, checked like a request_id."""
+    value = request.headers.get("idempotency-key")
+    if value is None:
+        return None
+    if not _REQUEST_ID.fullmatch(value):
+        raise BadRequest([FieldError("Idempotency-Key", "must be 1-128 letters, digits and . _ : -, like request_id")])
+    return value

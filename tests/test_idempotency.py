@@ -1,0 +1,161 @@
+"""Writes with a request_id (or Idempotency-Key) happen once, on one instance or several."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from connector.app import create_app
+from connector.settings import Secret
+from tests.conftest import API_KEY, OTHER_KEY, OWNER, REPO, LiveServer, free_port
+
+DISPATCHES = f"/repos/{OWNER}/{REPO}/dispatches"
+
+
+def dispatch(client, request_id, **extra):
+    return client.post("/chatgpt/dispatch", json={"owner": OWNER, "repo": REPO, "event_type": "deploy",
+                                                  "request_id": request_id, **extra})
+
+
+def test_a_repeated_dispatch_is_answered_again_without_a_second_one(client, double):
+    first = dispatch(client, "once-1", client_payload={"env": "prod"})
+    second = dispatch(client, "once-1", client_payload={"env": "prod"})
+
+    assert first.status_code == second.status_code == 202
+    assert second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in first.headers
+    assert len(double.calls("POST", DISPATCHES)) == 1
+
+
+def test_the_idempotency_key_header_works_for_a_comment(client, double, pr):
+    body = {"owner": OWNER, "repo": REPO, "number": pr, "body": "LGTM"}
+
+    first = client.post("/chatgpt/prs/comment", json=body, headers={"Idempotency-Key": "review-7"})
+    second = client.post("/chatgpt/prs/comment", json=body, headers={"Idempotency-Key": "review-7"})
+
+    assert first.status_code == second.status_code == 201
+    assert second.json()["comment_id"] == first.json()["comment_id"]
+    assert len(double.comments(OWNER, REPO, pr)) == 1
+
+
+def test_the_same_key_with_another_body_is_refused(client, double):
+    dispatch(client, "reuse-1", client_payload={"env": "staging"})
+
+    response = dispatch(client, "reuse-1", client_payload={"env": "prod"})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert len(double.calls("POST", DISPATCHES)) == 1
+
+
+def test_keys_are_per_api_key(client, double):
+    dispatch(client, "shared-name")
+
+    other = client.post("/chatgpt/dispatch", json={"owner": OWNER, "repo": REPO, "event_type": "deploy",
+                                                   "request_id": "shared-name"},
+                        headers={"Authorization": f"Bearer {OTHER_KEY}"})
+
+    assert other.status_code == 202 and "idempotent-replayed" not in other.headers
+    assert len(double.calls("POST", DISPATCHES)) == 2
+
+
+def test_a_refused_write_may_be_retried_with_the_same_key(client, double):
+    double.fail_next("POST", DISPATCHES, status=502, json={"message": "Bad Gateway"})
+
+    failed = dispatch(client, "retry-1")
+    retried = dispatch(client, "retry-1")
+
+    assert failed.status_code == 502
+    assert retried.status_code == 202 and "idempotent-replayed" not in retried.headers
+    assert len(double.calls("POST", DISPATCHES)) == 2
+    assert len(double.dispatches(OWNER, REPO)) == 1
+
+
+def test_a_write_that_timed_out_after_sending_is_never_sent_again(make_client, double):
+    client = make_client(github_timeout=1)
+    double.fail_next("POST", DISPATCHES, delay=1.5)
+
+    timed_out = dispatch(client, "slow-1")
+    again = dispatch(client, "slow-1")
+
+    assert timed_out.status_code == 504
+    assert again.status_code == 409
+    assert again.json()["code"] == "request_outcome_unknown"
+    time.sleep(1)  # the double records the first POST once its delayed answer has gone out
+    assert len(double.calls("POST", DISPATCHES)) == 1
+
+
+def test_dry_runs_and_writes_without_a_key_are_not_remembered(client, double):
+    assert dispatch(client, "dry-1", dry_run=True).status_code == 200
+    assert dispatch(client, "dry-1").status_code == 202
+    assert "idempotent-replayed" not in dispatch(client, None).headers
+
+
+def test_a_malformed_idempotency_key_header_is_a_400(client, double, pr):
+    response = client.post("/chatgpt/prs/comment", json={"owner": OWNER, "repo": REPO, "number": pr, "body": "x"},
+                           headers={"Idempotency-Key": "has spaces"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "Idempotency-Key"
+    assert double.requests == []
+
+
+def concurrent_dispatches(urls, request_id, count):
+    start = threading.Barrier(count)
+
+    def one(index):
+        start.wait()
+        return requests.post(f"{urls[index % len(urls)]}/chatgpt/dispatch", timeout=30,
+                             json={"owner": OWNER, "repo": REPO, "event_type": "deploy", "request_id": request_id},
+                             headers={"Authorization": f"Bearer {API_KEY}"})
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+@pytest.fixture
+def slow_github(double):
+    double.latency = 0.3  # so the identical requests really overlap
+    yield double
+    double.latency = 0.0
+
+
+def test_identical_requests_at_the_same_moment_write_once(make_settings, slow_github):
+    with LiveServer(create_app(make_settings())) as server:
+        responses = concurrent_dispatches([server.url], "burst-1", 10)
+
+    assert len(slow_github.calls("POST", DISPATCHES)) == 1
+    assert {r.status_code for r in responses} <= {202, 409}
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) >= 1
+
+
+def test_fifty_identical_dispatches_across_two_instances_sharing_redis_write_once(make_settings, slow_github,
+                                                                                 redis_url):
+    settings = make_settings(redis_url=Secret(redis_url))
+    request_id = f"multi-{uuid.uuid4().hex[:8]}"
+    with LiveServer(create_app(settings)) as first, LiveServer(create_app(settings)) as second:
+        responses = concurrent_dispatches([first.url, second.url], request_id, 50)
+
+    assert len(slow_github.calls("POST", DISPATCHES)) == 1
+    assert {r.status_code for r in responses} <= {202, 409}
+    ids = {r.json().get("request_id") for r in responses if r.status_code == 202}
+    assert ids == {request_id}
+
+
+def test_with_redis_down_a_write_with_a_key_fails_closed(make_settings, double):
+    port = free_port()  # nothing listens there: a Redis that is down
+    client = create_app(make_settings(redis_url=Secret(f"redis://127.0.0.1:{port}/0"))).test_client(
+        headers={"Authorization": f"Bearer {API_KEY}"})
+
+    with_key = dispatch(client, "closed-1")
+    without_key = dispatch(client, None)
+
+    assert with_key.status_code == 503
+    assert with_key.json()["code"] == "idempotency_unavailable"
+    assert without_key.status_code == 202  # nothing to protect: it goes through
+    assert len(double.calls("POST", DISPATCHES)) == 1
