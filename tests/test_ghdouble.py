@@ -12,6 +12,7 @@ import time
 from http.client import HTTPConnection
 from urllib.parse import urlsplit
 
+import github
 import pytest
 import requests
 
@@ -487,7 +488,6 @@ def test_stop_does_not_hang_on_idle_keep_alive_connections() -> None:
 
 
 def test_pygithub_talks_to_the_double(gh: GitHubDouble) -> None:
-    github = pytest.importorskip("github")
     client = github.Github(base_url=gh.url, auth=github.Auth.Token("test-token"), per_page=2,
                            retry=None, seconds_between_requests=0, seconds_between_writes=0)
     repo = client.get_repo(f"{OWNER}/{NAME}")

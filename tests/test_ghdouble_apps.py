@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+import github
 import jwt
 import pytest
 import requests
@@ -302,7 +303,6 @@ def test_install_app_refuses_a_second_installation_and_needs_an_app(gh: GitHubDo
 
 # -- PyGithub -------------------------------------------------------------------------------
 def test_pygithub_app_auth_conforms(gh: GitHubDouble, key) -> None:
-    github = pytest.importorskip("github")
     installation = gh.install_app(OWNER, [NAME])
     auth = github.Auth.AppAuth(APP_ID, _pem(key))
     integration = github.GithubIntegration(auth=auth, base_url=gh.url)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import github
 import jwt
 import pytest
 import requests
@@ -342,11 +343,10 @@ def test_auto_advance_completes_runs_on_a_timer(gh: GitHubDouble, http: requests
 
 # -- clients -----------------------------------------------------------------------------------
 def test_pygithub_follows_runs_through_its_own_api(gh: GitHubDouble, http: requests.Session) -> None:
-    github = pytest.importorskip("github")
     gh.add_workflow(OWNER, NAME, "CI", types=["agent"], jobs=["build", "test"])
-    client = github.Github(base_url=gh.url, auth=github.Auth.Token("test-token"), per_page=2,
+    client = github.Github(base_url=gh.url, auth=github.Auth.Token("test-token"), per_page=2, lazy=True,
                            retry=None, seconds_between_requests=0, seconds_between_writes=0)
-    repo = client.get_repo(f"{OWNER}/{NAME}", lazy=True)
+    repo = client.get_repo(f"{OWNER}/{NAME}")
     for n in range(3):
         repo.create_repository_dispatch("agent", {"request_id": f"req-{n}"})
     since = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
