@@ -29,6 +29,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .github import GitHub, github_client
     from .keys import KeyRing
     from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
+    from .rate_limits import RateLimitIpMiddleware, RateLimits
     from .redis_run_store import RedisRunStore
     from .routing import JSONResolver
     from .run_store import RunStore
@@ -52,7 +53,8 @@ def create_app(settings: Settings) -> AsyncApp:
     openapi31.add_api(
         app,
         document,
-        resolver=JSONResolver(writes=_writes(document), store_of=lambda: services.idempotency),
+        resolver=JSONResolver(writes=_writes(document), store_of=lambda: services.idempotency,
+                              limits_of=lambda: services.limits),
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=openapi31.VALIDATOR_MAP,
@@ -77,6 +79,9 @@ def create_app(settings: Settings) -> AsyncApp:
     # from other networks first, then bodies that are too large.
     app.add_middleware(ClientIpMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        allowlist=settings.ip_allowlist, trusted_proxies=settings.trusted_proxies)
+    if services.limits is not None and services.limits.limits_addresses:
+        app.add_middleware(RateLimitIpMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                           limits=services.limits, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        max_bytes=settings.max_body_bytes,
                        larger=_routes_with_larger_legal_bodies(settings))
@@ -97,11 +102,15 @@ def app_from_environment() -> AsyncApp:
 
 
 def _stores(settings: Settings) -> dict:
-    """Where run state and idempotency claims live: this process, or Redis shared by all."""
-    if settings.redis_url is None:
-        return {"runs": RunStore(), "idempotency": IdempotencyStore()}
-    url = settings.redis_url.reveal()
-    return {"runs": RedisRunStore(url), "idempotency": RedisIdempotencyStore(url)}
+    """Where run state, idempotency claims and rate-limit counters live: this process, or Redis
+    shared by every instance."""
+    url = settings.redis_url.reveal() if settings.redis_url is not None else None
+    limits = None
+    if settings.rate_limit or settings.ip_rate_limit:
+        limits = RateLimits(per_key=settings.rate_limit, per_ip=settings.ip_rate_limit, storage_uri=url)
+    if url is None:
+        return {"runs": RunStore(), "idempotency": IdempotencyStore(), "limits": limits}
+    return {"runs": RedisRunStore(url), "idempotency": RedisIdempotencyStore(url), "limits": limits}
 
 
 def _writes(document: dict) -> frozenset[str]:

@@ -23,6 +23,7 @@ from .idempotency import IdempotencyStore, RedisIdempotencyStore
 from .github import GitHub, Repository
 from .labels import LabelCache
 from .policy import resolve_repository
+from .rate_limits import RateLimits
 from .redis_run_store import RedisRunStore
 from .run_store import RunStore
 from .settings import Settings
@@ -38,6 +39,7 @@ class Services:
     labels: LabelCache = field(default_factory=LabelCache)
     runs: RunStore | RedisRunStore = field(default_factory=RunStore)
     idempotency: IdempotencyStore | RedisIdempotencyStore = field(default_factory=IdempotencyStore)
+    limits: RateLimits | None = None
 
     @property
     def webhooks_enabled(self) -> bool:

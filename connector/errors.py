@@ -227,10 +227,12 @@ class GitHubValidation(ConnectorError):
 class RateLimited(ConnectorError):
     status, code, title = 429, "rate_limited", "Too Many Requests"
 
-    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+    def __init__(self, detail: str, *, retry_after: int, extra_headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
         retry_after = max(0, int(retry_after))
         super().__init__(
-            detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra
+            detail, headers={"Retry-After": str(retry_after), **(extra_headers or {})}, retry_after=retry_after,
+            **extra,
         )
 
 

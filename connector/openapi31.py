@@ -150,20 +150,42 @@ def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
         ) from None
 
 
+# ECMA-262's character-class escapes, which Python reads more widely: its \s also matches U+001C-
+# U+001F and U+0085, and its \d and \w any Unicode digit or letter.
+_ECMA_CLASS_ESCAPES = {
+    "s": "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff",
+    "d": "0-9",
+    "w": "A-Za-z0-9_",
+}
+
+
 @lru_cache(maxsize=512)
 def ecma_regex(pattern: str) -> re.Pattern[str]:
-    r"""Compile an ECMA-262 pattern for Python: there, ``$`` matches only at the very end.
+    r"""Compile an ECMA-262 pattern (the dialect of JSON Schema's ``pattern``) for Python.
 
-    Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept "owner\n";
-    an unescaped ``$`` outside a character class becomes ``\Z``.
+    * Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept "owner\n";
+      an unescaped ``$`` outside a character class becomes ``\Z``.
+    * ``\s``, ``\d`` and ``\w`` (and their negations outside a class) become ECMA's explicit sets,
+      so a schema means the same here as in the caller's validator: Python's ``\s`` would refuse a
+      label ending in U+0085, which ECMA's allows.
     """
     out, escaped, in_class = [], False, False
     for char in pattern:
         if escaped:
             escaped = False
-        elif char == "\\":
+            members = _ECMA_CLASS_ESCAPES.get(char.lower())
+            if members is not None and (in_class and char.islower()):
+                out.append(members)
+                continue
+            if members is not None and not in_class:
+                out.append(f"[{'^' if char.isupper() else ''}{members}]")
+                continue
+            out.append("\\" + char)
+            continue
+        if char == "\\":
             escaped = True
-        elif char == "[":
+            continue
+        if char == "[":
             in_class = True
         elif char == "]":
             in_class = False

@@ -18,8 +18,8 @@ from .errors import FieldError
 __all__ = ["describe", "json_path"]
 
 _EXCERPT = 40
-# openapi.yaml's pattern for names (labels, event types): no control characters, no outer spaces.
-_PRINTABLE_NAME = "^[^\\s\\u0000-\\u001f\\u007f](?:[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f])?$"
+# openapi.yaml's pattern for names (labels, event types): no C0/C1 control characters, no outer spaces.
+_PRINTABLE_NAME = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f](?:[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f])?$"
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",

@@ -69,6 +69,8 @@ class Settings:
     github_app_installation_id: int | None = None
     github_webhook_secret: Secret | None = None
     redis_url: Secret | None = None
+    rate_limit: tuple[str, ...] = ()
+    ip_rate_limit: tuple[str, ...] = ()
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 10
     public_base_url: str | None = None
@@ -108,6 +110,8 @@ class Settings:
             github_app_installation_id=_parse_id("GITHUB_APP_INSTALLATION_ID", env.get("GITHUB_APP_INSTALLATION_ID")),
             github_webhook_secret=env.secret("GITHUB_WEBHOOK_SECRET"),
             redis_url=_parse_redis_url(env.secret("CONNECTOR_REDIS_URL")),
+            rate_limit=_parse_rate_limit("CONNECTOR_RATE_LIMIT", env.get("CONNECTOR_RATE_LIMIT")),
+            ip_rate_limit=_parse_rate_limit("CONNECTOR_IP_RATE_LIMIT", env.get("CONNECTOR_IP_RATE_LIMIT")),
             github_api_url=_parse_api_url(env.get("GITHUB_API_URL")),
             github_timeout=_parse_timeout(env.get("CONNECTOR_GITHUB_TIMEOUT")),
             public_base_url=_parse_base_url(env.get("PUBLIC_BASE_URL")),
@@ -219,6 +223,12 @@ def _parse_private_key(env: _Env, *, allow_readable: bool) -> Secret | None:
     if not isinstance(parsed, RSAPrivateKey):
         raise SettingsError("GITHUB_APP_PRIVATE_KEY is not an RSA key; GitHub Apps sign with RS256")
     return Secret(pem)
+
+
+def _parse_rate_limit(name: str, value: str | None) -> tuple[str, ...]:
+    from .rate_limits import parse_limits  # imported here: that module imports this one
+
+    return parse_limits(name, value)
 
 
 def _parse_redis_url(url: Secret | None) -> Secret | None:

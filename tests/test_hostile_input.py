@@ -140,6 +140,7 @@ def test_bodies_that_are_not_an_object_are_refused(hostile_client, double, path,
     [""],
     [" bug"],
     ["bug\r\nX-Injected: 1"],
+    ["bug\x85"],  # a C1 control (NEL): whitespace to Python, not to ECMA-262, so named explicitly
     [["nested"]],
 ])
 def test_huge_or_malformed_label_lists_are_refused(hostile_client, double, labels):

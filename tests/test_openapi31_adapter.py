@@ -7,6 +7,7 @@ import pytest
 from connexion.exceptions import InvalidSpecification
 
 from connector import openapi31
+from connector.openapi31 import ecma_regex
 from connector.errors import install_error_handler
 from connector.spec import SPEC_PATH
 
@@ -166,3 +167,17 @@ def test_an_unknown_charset_is_a_client_error():
 
     assert response.status_code == 400
     assert "unknown charset" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("pattern", "text", "matches"), [
+    (r"^[^\s]+$", "ù\x85", True),     # U+0085 is whitespace to Python, not to ECMA-262
+    (r"\S", "\x85", True),
+    (r"^\s$", "\u3000", True),         # ideographic space is whitespace in both
+    (r"^\s$", "\x1c", False),          # a file separator is whitespace only to Python
+    (r"^\d+$", "٣", False),            # an Arabic-Indic digit is a digit only to Python
+    (r"^\w+$", "é", False),
+    (r"^[\w-]+$", "a-b_9", True),
+    (r"^[a-z]+$", "owner\n", False),   # and $ is the very end
+])
+def test_patterns_mean_what_ecma_262_says(pattern, text, matches):
+    assert bool(ecma_regex(pattern).search(text)) is matches
