@@ -20,7 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from connector.app import create_app
-from connector.mcp_tools import tools_from_document
+from connector.mcp_tools import tools_from_document, tools_markdown
 from connector.spec import advertised_document, document_for
 
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO, LiveServer
@@ -65,6 +65,13 @@ def test_every_advertised_operation_is_a_tool_and_every_tool_an_operation(read_o
     assert tools == set(operations(document)) - public
     assert public == {"get_health"}  # the only operation left out: anyone may call it, MCP has ping
     assert "gateway_dispatch" not in tools  # hidden: routed for the old gateway, advertised nowhere
+
+
+def test_the_readme_lists_the_tools_the_spec_generates():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("<!-- mcp-tools:start", 1)[1].split("-->", 1)[1].split("<!-- mcp-tools:end -->")[0]
+    generated = tools_markdown(tools_from_document(advertised_document(document_for(has_default_repo=False))))
+    assert listed.strip() == generated  # after changing openapi.yaml, paste tools_markdown(...) into the README
 
 
 def test_an_operation_a_tool_cannot_express_fails_start_up():
