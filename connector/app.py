@@ -28,6 +28,8 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .idempotency import IdempotencyStore, RedisIdempotencyStore
     from .github import GitHub, github_client
     from .keys import KeyRing
+    from .mcp_endpoint import MCP_PATH, McpEndpoint
+    from .mcp_tools import tools_from_document
     from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .rate_limits import RateLimitIpMiddleware, RateLimits
     from .redis_run_store import RedisRunStore
@@ -35,21 +37,29 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .run_store import RunStore
     from .run_events import RUN_EVENTS_PATH, run_events_endpoint
     from .settings import Settings
-    from .spec import document_for_settings, served_json
+    from .spec import advertised_document, document_for_settings, served_json
     from .webhooks import MAX_DELIVERY_BYTES, WEBHOOK_PATH, webhook_endpoint
 
 __all__ = ["create_app", "app_from_environment"]
 
 log = logging.getLogger(__name__)
 
+# A tool call carries an operation's body inside a JSON-RPC envelope: the largest body an
+# operation accepts (a comment of GitHub's maximum length, JSON-escaped) plus room for the envelope.
+MAX_MCP_REQUEST_BYTES = max(MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES) + 4096
+
 
 def create_app(settings: Settings) -> AsyncApp:
-    app = AsyncApp(__name__)
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
     keys = KeyRing(settings.api_keys, settings.keys_file)
     github = github_client(settings)
     services = Services(settings=settings, github=github, events=catalog, **_stores(settings))
+    # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
+    # the SDK itself is imported only when /mcp is first called (connector.mcp_endpoint).
+    mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), keys,
+                      max_request_body_size=MAX_MCP_REQUEST_BYTES)
+    app = AsyncApp(__name__, lifespan=mcp.lifespan)
     openapi31.add_api(
         app,
         document,
@@ -87,6 +97,7 @@ def create_app(settings: Settings) -> AsyncApp:
                        larger=_routes_with_larger_legal_bodies(settings))
     app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
                      methods=["GET"])
+    app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
     app.add_url_rule(RUN_EVENTS_PATH, "run_events", run_events_endpoint(keys, document), methods=["GET"])
     if settings.github_webhook_secret is not None:  # without a secret the route does not exist
         app.add_url_rule(WEBHOOK_PATH, "github_webhook", webhook_endpoint(settings.github_webhook_secret, services.runs),
@@ -120,12 +131,13 @@ def _writes(document: dict) -> frozenset[str]:
 
 def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:
     """Where a request within GitHub's own limits can exceed the default body limit (64 KiB): a
-    65,536-character comment, or a client_payload just under 64 KB, sent JSON-escaped; and
-    GitHub's webhook deliveries (up to 25 MB), when that route exists."""
+    65,536-character comment, or a client_payload just under 64 KB, sent JSON-escaped (also inside
+    an MCP tool call); and GitHub's webhook deliveries (up to 25 MB), when that route exists."""
     larger = {
         "/chatgpt/prs/comment": MAX_COMMENT_REQUEST_BYTES,
         "/chatgpt/dispatch": MAX_DISPATCH_REQUEST_BYTES,
         "/v1/dispatch": MAX_DISPATCH_REQUEST_BYTES,
+        MCP_PATH: MAX_MCP_REQUEST_BYTES,
     }
     if settings.github_webhook_secret is not None:
         larger[WEBHOOK_PATH] = MAX_DELIVERY_BYTES

@@ -7,21 +7,25 @@ security requirement in ``openapi.yaml`` names the scope it needs (``bearerAuth:
 Connexion hands those to the handlers built here, which refuse a key without them.
 
 Keys arrive as ``Authorization: Bearer`` everywhere, and as ``x-api-key`` on the actions-gateway
-compatibility route, as that gateway took them.
+compatibility route, as that gateway took them. Routes outside the spec (the run-events stream,
+``/mcp``) check them with :func:`authenticate`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from connexion.exceptions import OAuthResponseProblem
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
 
-from .errors import InsufficientScope, MissingApiKeyConfig
+from .errors import InsufficientScope, MissingApiKeyConfig, Unauthorized
 from .keys import KeyRing
 
-__all__ = ["security_handlers"]
+__all__ = ["security_handlers", "authenticate"]
+
+_BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 
 def security_handlers(keys: KeyRing) -> dict[str, type]:
@@ -75,3 +79,16 @@ def security_handlers(keys: KeyRing) -> dict[str, type]:
             return check
 
     return {"bearer": KeyBearerHandler, "apiKey": KeyHeaderHandler}
+
+
+def authenticate(keys: KeyRing, header: str, *, scope: str | None, what: str) -> dict[str, Any]:
+    """The token info for the key in an ``Authorization: Bearer`` header, which must hold ``scope``
+    (any valid key when it is None); ``what`` names the route in the refusal."""
+    match = _BEARER.match(header)
+    key = keys.find(match.group(1)) if match else None
+    if key is None:
+        raise Unauthorized("Send the connector's API key as 'Authorization: Bearer <key>'.")
+    if scope is not None and scope not in key.scopes:
+        raise InsufficientScope(f"The API key '{key.name}' lacks the scope {scope} this {what} needs; ask the "
+                                "operator for a key that has it.", required_scope=scope)
+    return key.token_info()

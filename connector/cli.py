@@ -1,4 +1,4 @@
-"""``connector serve``, ``connector check``, ``connector spec`` and ``connector keys new``."""
+"""``connector serve``, ``connector mcp --stdio``, ``connector check``, ``connector spec`` and ``connector keys new``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+from typing import Any
 
 from .settings import Settings, SettingsError
 
@@ -22,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--sandbox", action="store_true",
                        help="use an embedded GitHub double even if GITHUB_TOKEN is set")
+    mcp = commands.add_parser("mcp", help="serve the operations as MCP tools to a local client over stdin/stdout")
+    mcp.add_argument("--stdio", action="store_true", required=True,
+                     help="talk MCP over stdin/stdout (over HTTP, `connector serve` serves /mcp)")
+    mcp.add_argument("--sandbox", action="store_true",
+                     help="use an embedded GitHub double even if GITHUB_TOKEN is set")
     keys = commands.add_parser("keys", help="manage API keys for CONNECTOR_KEYS_FILE")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
     new_key = keys_commands.add_parser("new", help="print a fresh random key, once, and its keys-file entry")
@@ -43,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             return _spec(args.base_url)
         if args.command == "keys":
             return _new_key(args.name, args.scopes, args.repos)
+        if args.command == "mcp":
+            return _mcp_stdio(args.sandbox)
         return _serve(args.host, args.port, args.sandbox)
     except SettingsError as exc:
         print(f"connector: configuration error: {exc}", file=sys.stderr)
@@ -94,21 +102,40 @@ def _spec(base_url: str | None) -> int:
     return 0
 
 
+def _mcp_stdio(force_sandbox: bool) -> int:
+    from .mcp_stdio import run_stdio, stdio_key
+
+    settings, sandbox = _settings_or_sandbox(force_sandbox)
+    try:
+        stdio_key(settings)  # before anything starts: a missing key is a configuration error
+        if sandbox is not None:  # stdout is the MCP channel, so a short note goes to stderr (the client's log)
+            print(f"connector: SANDBOX MODE, an embedded GitHub double; demo repository "
+                  f"{sandbox.demo['owner']}/{sandbox.demo['repo']}", file=sys.stderr, flush=True)
+        run_stdio(settings)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    return 0
+
+
+def _settings_or_sandbox(force_sandbox: bool) -> tuple[Settings, Any]:
+    """The settings to run with, and the sandbox started when there are no GitHub credentials."""
+    # Read once in sandbox terms: whether an API key is mandatory depends on the mode chosen here.
+    settings = Settings.from_env(sandbox=True)
+    if force_sandbox or not settings.has_github_credentials:
+        from .sandbox import start_sandbox
+
+        sandbox = start_sandbox(settings)
+        return sandbox.settings, sandbox
+    return dataclasses.replace(settings, sandbox=False).validated(), None
+
+
 def _serve(host: str, port: int, force_sandbox: bool) -> int:
     import uvicorn
 
     from .app import create_app
 
-    # Read once in sandbox terms: whether an API key is mandatory depends on the mode chosen here.
-    settings = Settings.from_env(sandbox=True)
-    sandbox = None
-    if force_sandbox or not settings.has_github_credentials:
-        from .sandbox import start_sandbox
-
-        sandbox = start_sandbox(settings)
-        settings = sandbox.settings
-    else:
-        settings = dataclasses.replace(settings, sandbox=False).validated()
+    settings, sandbox = _settings_or_sandbox(force_sandbox)
     app = create_app(settings)
     if sandbox is not None:
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host

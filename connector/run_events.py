@@ -10,7 +10,6 @@ else from the API every few seconds.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,7 +21,8 @@ from starlette.responses import StreamingResponse
 
 from .api.runs import POLL_SECONDS, current_run, run_summary
 from .context import services
-from .errors import BadRequest, ConnectorError, FieldError, InsufficientScope, Unauthorized
+from .auth import authenticate
+from .errors import BadRequest, ConnectorError, FieldError
 from .keys import KeyRing
 from .openapi31 import ecma_regex
 
@@ -39,7 +39,7 @@ def run_events_endpoint(keys: KeyRing, document: dict[str, Any]):  # noqa: ANN20
     patterns = {name: ecma_regex(schemas[name.capitalize()]["pattern"]) for name in ("owner", "repo")}
 
     async def run_events(request: Request) -> StreamingResponse:
-        token_info = _authenticate(keys, request.headers.get("authorization", ""))
+        token_info = authenticate(keys, request.headers.get("authorization", ""), scope=SCOPE, what="stream")
         params = request.path_params
         bad = [FieldError(f"$.{name}", "is not a valid GitHub name") for name, pattern in patterns.items()
                if len(params[name]) > 100 or not pattern.search(params[name])]
@@ -82,17 +82,3 @@ async def _stream(current: Any, repo: Any, run_id: int, run: dict[str, Any]) -> 
 
 def _event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
-
-
-_BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
-
-
-def _authenticate(keys: KeyRing, header: str) -> dict[str, Any]:
-    match = _BEARER.match(header)
-    key = keys.find(match.group(1)) if match else None
-    if key is None:
-        raise Unauthorized("Send the connector's API key as 'Authorization: Bearer <key>'.")
-    if SCOPE not in key.scopes:
-        raise InsufficientScope(f"The API key '{key.name}' lacks the scope {SCOPE} this stream needs; ask the "
-                                "operator for a key that has it.", required_scope=SCOPE)
-    return key.token_info()

@@ -61,6 +61,8 @@ class Secret:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     api_keys: tuple[Secret, ...] = ()
+    # The key `connector mcp --stdio` calls the tools with (a local client sends none of its own).
+    mcp_api_key: Secret | None = None
     keys_file: Path | None = None
     events_file: Path | None = None
     github_token: Secret | None = None
@@ -98,6 +100,7 @@ class Settings:
         keys = env.secret("CONNECTOR_API_KEY")
         return cls(
             api_keys=_split_keys(keys) if keys else (),
+            mcp_api_key=env.secret("CONNECTOR_MCP_API_KEY"),
             keys_file=_parse_file_path("CONNECTOR_KEYS_FILE", env.get("CONNECTOR_KEYS_FILE"),
                                        "a TOML or YAML keys file (`connector keys new NAME --scopes prs:read` "
                                        "prints an entry for one)"),

@@ -27,7 +27,8 @@ import yaml
 from .events import EventCatalog
 from .settings import Settings
 
-__all__ = ["SPEC_PATH", "load_document", "document_for", "document_for_settings", "served_document", "served_json"]
+__all__ = ["SPEC_PATH", "load_document", "document_for", "document_for_settings", "advertised_document",
+           "served_document", "served_json"]
 
 # A link to the top-level openapi.yaml in a checkout, the document itself once installed.
 SPEC_PATH = Path(__file__).parent / "openapi.yaml"
@@ -87,8 +88,15 @@ def _drop_writes(document: dict[str, Any]) -> None:
 
 def served_document(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> dict[str, Any]:
     """What ``/openapi.json`` serves: the enforced document for ChatGPT's importer, on one server."""
-    served = copy.deepcopy(document)
+    served = advertised_document(document, catalog)
     served["servers"] = [{"url": base_url.rstrip("/")}]
+    return served
+
+
+def advertised_document(document: dict[str, Any], catalog: EventCatalog | None = None) -> dict[str, Any]:
+    """The operations callers are told about, whichever way they call them: what ``/openapi.json``
+    serves apart from its server, and what the MCP tools are generated from."""
+    served = copy.deepcopy(document)
     for path, item in list(served["paths"].items()):
         if any(isinstance(op, dict) and op.get("x-connector-hidden") for op in item.values()):
             del served["paths"][path]

@@ -1,0 +1,272 @@
+"""The connector over MCP: tools generated from the spec, called with the SDK's own client over real
+streamable HTTP (and once over stdio), answering exactly as the HTTP routes do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+import requests
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from connector.app import create_app
+from connector.mcp_tools import tools_from_document, tools_markdown
+from connector.spec import advertised_document, document_for
+
+from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO, LiveServer
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def operations(document: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {op["operationId"]: (method, op) for item in document["paths"].values()
+            for method, op in item.items() if method in METHODS}
+
+
+def resolved(document: dict[str, Any], node: Any) -> Any:
+    """The schema with its references followed, written independently of connector.mcp_tools."""
+    if isinstance(node, list):
+        return [resolved(document, value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        _, _, name = node["$ref"].rpartition("/")
+        return resolved(document, document["components"]["schemas"][name])
+    return {key: resolved(document, value) for key, value in node.items() if not key.startswith("x-")}
+
+
+def mcp_client(url: str, key: str = API_KEY, mode: str = "auto") -> Client:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    return Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=mode)
+
+
+def run(coroutine_function, *args):
+    return anyio.run(coroutine_function, *args)
+
+
+# -- the tool list is the spec ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["read-write", "read-only"])
+def test_every_advertised_operation_is_a_tool_and_every_tool_an_operation(read_only):
+    document = advertised_document(document_for(has_default_repo=False, read_only=read_only))
+    tools = {tool.name for tool in tools_from_document(document)}
+    public = {name for name, (_, op) in operations(document).items() if op.get("security") == []}
+    assert tools == set(operations(document)) - public
+    assert public == {"get_health"}  # the only operation left out: anyone may call it, MCP has ping
+    assert "gateway_dispatch" not in tools  # hidden: routed for the old gateway, advertised nowhere
+
+
+def test_the_readme_lists_the_tools_the_spec_generates():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("<!-- mcp-tools:start", 1)[1].split("-->", 1)[1].split("<!-- mcp-tools:end -->")[0]
+    generated = tools_markdown(tools_from_document(advertised_document(document_for(has_default_repo=False))))
+    assert listed.strip() == generated  # after changing openapi.yaml, paste tools_markdown(...) into the README
+
+
+def test_an_operation_a_tool_cannot_express_fails_start_up():
+    document = advertised_document(document_for(has_default_repo=False))
+    document["paths"]["/chatgpt/prs/list"]["post"]["parameters"] = [{"name": "q", "in": "query"}]
+    with pytest.raises(ValueError, match="list_pull_requests takes parameters"):
+        tools_from_document(document)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026-07-28", "initialize-handshake"])
+def test_tools_list_over_streamable_http_matches_the_served_spec(make_settings, double, mode):
+    with LiveServer(create_app(make_settings())) as server:
+        document = requests.get(f"{server.url}/openapi.json").json()
+
+        async def listed():
+            async with mcp_client(server.url, mode=mode) as client:
+                return (await client.list_tools()).tools
+
+        tools = {tool.name: tool for tool in run(listed)}
+    expected = {name: entry for name, entry in operations(document).items() if name != "get_health"}
+    assert set(tools) == set(expected)
+    for name, (method, op) in expected.items():
+        tool = tools[name]
+        assert (tool.title, tool.description) == (op["summary"], op["description"])
+        body = op.get("requestBody")
+        schema = resolved(document, body["content"]["application/json"]["schema"]) if body else \
+            {"type": "object", "properties": {}, "additionalProperties": False}
+        assert tool.input_schema == schema
+        writes = op["x-openai-isConsequential"]
+        assert tool.annotations.read_only_hint is (not writes)
+        if writes:
+            assert tool.annotations.destructive_hint is False
+            assert tool.annotations.idempotent_hint is op.get("x-connector-idempotent", False)
+
+
+def test_read_only_mode_lists_no_write_tool_and_refuses_calling_one(make_settings, double):
+    with LiveServer(create_app(make_settings(read_only=True))) as server:
+        async def scenario():
+            async with mcp_client(server.url) as client:
+                names = {tool.name for tool in (await client.list_tools()).tools}
+                with pytest.raises(MCPError, match="Unknown tool 'comment_on_pull_request'"):
+                    await client.call_tool("comment_on_pull_request", {"owner": OWNER, "repo": REPO,
+                                                                       "number": 1, "body": "hi"})
+                return names
+
+        names = run(scenario)
+    assert names == {"list_pull_requests", "list_dispatch_events", "list_workflow_runs", "get_workflow_run",
+                     "get_dispatch_status"}
+    assert double.requests == []
+
+
+def test_mcp_without_a_valid_key_is_refused_like_the_api(make_settings, double):
+    with LiveServer(create_app(make_settings())) as server:
+        for headers in ({}, {"Authorization": "Bearer not-a-key"}):
+            response = requests.post(f"{server.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                     headers=headers)
+            assert response.status_code == 401
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["www-authenticate"].startswith("Bearer")
+            assert response.json()["code"] == "unauthorized"
+
+
+# -- every tool call answers as its HTTP route does, with the same GitHub requests -------------------
+
+def seed(double) -> None:
+    double.reset()
+    double.add_repo(OWNER, REPO, labels=("bug", "enhancement", "needs-review"))
+    double.add_repo(OWNER, "secret")
+    double.add_pull(OWNER, REPO, title="Fix", head="fix")  # 1
+    double.add_issue(OWNER, REPO, title="Just an issue")  # 2
+    double.add_workflow(OWNER, REPO, "Deploy", jobs=["build", "deploy"])
+
+
+REPO_ARGS = {"owner": OWNER, "repo": REPO}
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("dispatch_event", {**REPO_ARGS, "event_type": "deploy", "request_id": "mcp-1",
+                        "client_payload": {"env": "staging"}}),
+    ("dispatch_event", {**REPO_ARGS, "event_type": "deploy", "dry_run": True, "request_id": "mcp-2"}),
+    ("dispatch_event", {"owner": OWNER, "repo": "secret", "event_type": "deploy"}),  # repo_not_allowed
+    ("dispatch_event", {**REPO_ARGS, "event_type": ""}),  # validation_error
+    ("list_pull_requests", {**REPO_ARGS, "state": "all"}),
+    ("list_pull_requests", {"state": "open"}),  # no repository and no default: validation_error
+    ("comment_on_pull_request", {**REPO_ARGS, "number": 1, "body": "Looks good."}),
+    ("comment_on_pull_request", {**REPO_ARGS, "number": 2, "body": "Looks good."}),  # not_a_pull_request
+    ("add_labels_to_pull_request", {**REPO_ARGS, "number": 1, "labels": ["bug"]}),
+    ("add_labels_to_pull_request", {**REPO_ARGS, "number": 1, "labels": ["bugg"]}),  # unknown_label
+    ("list_dispatch_events", {}),
+    ("list_workflow_runs", {**REPO_ARGS, "event": "repository_dispatch"}),
+    ("get_workflow_run", {**REPO_ARGS, "run_id": 987654}),  # not_found
+    ("get_dispatch_status", {**REPO_ARGS, "request_id": "never-sent"}),
+    ("cancel_workflow_run", {**REPO_ARGS, "run_id": 987654}),  # not_found
+    ("cancel_workflow_run", {**REPO_ARGS, "run_id": 987654, "extra": 1}),  # validation_error
+]
+# Values that are the clock's, or GitHub's per request, not the operation's.
+VOLATILE = {"created_at", "updated_at", "seconds_since_dispatch", "github_request_id"}
+
+
+def without_volatile(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: without_volatile(item) for key, item in value.items() if key not in VOLATILE}
+    if isinstance(value, list):
+        return [without_volatile(item) for item in value]
+    return value
+
+
+def github_requests(double) -> list[tuple[str, str, dict[str, str], Any]]:
+    return [(r.method, r.path, r.query, r.body) for r in double.requests]
+
+
+def test_every_tool_answers_as_its_http_route_and_sends_github_the_same_requests(make_settings, double):
+    """Two apps with the same settings see the same sequence of calls, one over HTTP and one over MCP,
+    each against a GitHub double seeded afresh: their answers and GitHub's request logs must match."""
+    settings = make_settings(allowed_repos=(f"{OWNER}/{REPO}",))
+    assert {name for name, _ in CASES} == {tool.name for tool in tools_from_document(
+        advertised_document(document_for(has_default_repo=False)))}  # every tool is called
+    with LiveServer(create_app(settings)) as over_http, LiveServer(create_app(settings)) as over_mcp:
+        async def scenario():
+            async with mcp_client(over_mcp.url) as client:
+                for name, arguments in CASES:
+                    path = next(tool.path for tool in tools_from_document(
+                        advertised_document(document_for(has_default_repo=False))) if tool.name == name)
+                    seed(double)
+                    response = await anyio.to_thread.run_sync(lambda: requests.post(
+                        f"{over_http.url}{path}", json=arguments if name != "list_dispatch_events" else None,
+                        headers={"Authorization": f"Bearer {API_KEY}"}))
+                    http_requests = github_requests(double)
+                    seed(double)
+                    result = await client.call_tool(name, arguments)
+                    mcp_requests = github_requests(double)
+
+                    assert result.is_error is (not response.ok), (name, arguments)
+                    assert without_volatile(result.structured_content) == without_volatile(response.json()), name
+                    assert json.loads(result.content[0].text) == result.structured_content
+                    assert mcp_requests == http_requests, (name, arguments)
+                    if not response.ok:
+                        problem = response.json()
+                        assert (result.structured_content["code"], result.structured_content["detail"]) == \
+                            (problem["code"], problem["detail"])
+
+        run(scenario)
+
+
+def test_a_tool_call_needs_the_scope_its_route_needs(make_settings, double, tmp_path):
+    from connector.keys import digest
+
+    keys_file = tmp_path / "keys.toml"
+    keys_file.write_text(f'[[keys]]\nname = "reader"\nsha256 = "{digest("reader-key-0123456789abcdef").hex()}"\n'
+                         'scopes = ["prs:read"]\n')
+    keys_file.chmod(0o600)
+    with LiveServer(create_app(make_settings(keys_file=keys_file))) as server:
+        async def scenario():
+            async with mcp_client(server.url, key="reader-key-0123456789abcdef") as client:
+                listed = await client.call_tool("list_pull_requests", REPO_ARGS)
+                refused = await client.call_tool("comment_on_pull_request", {**REPO_ARGS, "number": 1, "body": "x"})
+                return listed, refused
+
+        listed, refused = run(scenario)
+    assert not listed.is_error
+    assert refused.is_error
+    assert refused.structured_content["code"] == "insufficient_scope"
+    assert refused.structured_content["required_scope"] == "prs:write"
+
+
+def test_the_sdk_is_not_imported_until_mcp_is_used():
+    code = ("import sys; from connector.app import create_app; from connector.settings import Settings, Secret; "
+            "create_app(Settings(api_keys=(Secret('k' * 32),), sandbox=True)); "
+            "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith(('mcp.', 'mcp_types', 'pydantic'))))")
+    printed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert printed.stdout.strip() == "[]"
+
+
+# -- stdio -----------------------------------------------------------------------------------------
+
+def test_stdio_serves_the_same_tools_end_to_end(make_settings, double):
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("CONNECTOR_", "GITHUB_", "PUBLIC_BASE_URL"))}
+    env.update(GITHUB_TOKEN=GITHUB_TOKEN, GITHUB_API_URL=double.url, CONNECTOR_API_KEY=API_KEY,
+               CONNECTOR_MCP_API_KEY=API_KEY, CONNECTOR_ALLOWED_REPOS=f"{OWNER}/{REPO}",
+               PYTHONPATH=str(ROOT))
+    params = StdioServerParameters(command=sys.executable, args=["-m", "connector", "mcp", "--stdio"],
+                                   env=env, cwd=str(ROOT))
+    number = double.add_pull(OWNER, REPO, title="Over stdio", head="stdio")
+    double.clear_requests()
+
+    async def scenario():
+        async with Client(params) as client:
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            labelled = await client.call_tool("add_labels_to_pull_request",
+                                              {**REPO_ARGS, "number": number, "labels": ["bug"]})
+            refused = await client.call_tool("list_pull_requests", {"owner": OWNER, "repo": "elsewhere"})
+            return names, labelled, refused
+
+    names, labelled, refused = run(scenario)
+    assert "dispatch_event" in names and "get_health" not in names
+    assert not labelled.is_error
+    assert labelled.structured_content == {"ok": True, "number": number, "labels": ["bug"]}
+    assert double.labels_on(OWNER, REPO, number) == ["bug"]
+    assert refused.is_error and refused.structured_content["code"] == "repo_not_allowed"
