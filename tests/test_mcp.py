@@ -143,6 +143,15 @@ def seed(double) -> None:
     double.add_pull(OWNER, REPO, title="Fix", head="fix")  # 1
     double.add_issue(OWNER, REPO, title="Just an issue")  # 2
     double.add_workflow(OWNER, REPO, "Deploy", jobs=["build", "deploy"])
+    # One run to read and cancel (ids restart with every reset, so it is always SEEDED_RUN).
+    seeded = requests.post(f"{double.url}/repos/{OWNER}/{REPO}/dispatches", timeout=10,
+                           json={"event_type": "deploy", "client_payload": {"request_id": "seeded-1"}},
+                           headers={"Authorization": f"token {GITHUB_TOKEN}"})
+    assert seeded.status_code == 204 and double.runs(OWNER, REPO)[0]["id"] == SEEDED_RUN
+    double.clear_requests()
+
+
+SEEDED_RUN = 30_433_642
 
 
 REPO_ARGS = {"owner": OWNER, "repo": REPO}
@@ -160,8 +169,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("add_labels_to_pull_request", {**REPO_ARGS, "number": 1, "labels": ["bugg"]}),  # unknown_label
     ("list_dispatch_events", {}),
     ("list_workflow_runs", {**REPO_ARGS, "event": "repository_dispatch"}),
+    ("get_workflow_run", {**REPO_ARGS, "run_id": SEEDED_RUN}),
     ("get_workflow_run", {**REPO_ARGS, "run_id": 987654}),  # not_found
-    ("get_dispatch_status", {**REPO_ARGS, "request_id": "never-sent"}),
+    ("get_dispatch_status", {**REPO_ARGS, "request_id": "seeded-1"}),
+    ("get_dispatch_status", {**REPO_ARGS, "request_id": "never-sent"}),  # not_found
+    ("cancel_workflow_run", {**REPO_ARGS, "run_id": SEEDED_RUN, "dry_run": True}),
+    ("cancel_workflow_run", {**REPO_ARGS, "run_id": SEEDED_RUN}),
     ("cancel_workflow_run", {**REPO_ARGS, "run_id": 987654}),  # not_found
     ("cancel_workflow_run", {**REPO_ARGS, "run_id": 987654, "extra": 1}),  # validation_error
 ]
