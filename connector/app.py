@@ -57,9 +57,11 @@ def create_app(settings: Settings) -> AsyncApp:
     services = Services(settings=settings, github=github, events=catalog, **_stores(settings))
     # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
     # the SDK itself is imported only when /mcp is first called (connector.mcp_endpoint).
-    mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), keys,
-                      max_request_body_size=MAX_MCP_REQUEST_BYTES)
-    app = AsyncApp(__name__, lifespan=mcp.lifespan)
+    mcp = None
+    if settings.mcp:
+        mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), keys,
+                          max_request_body_size=MAX_MCP_REQUEST_BYTES)
+    app = AsyncApp(__name__, lifespan=mcp.lifespan if mcp is not None else None)
     openapi31.add_api(
         app,
         document,
@@ -97,7 +99,8 @@ def create_app(settings: Settings) -> AsyncApp:
                        larger=_routes_with_larger_legal_bodies(settings))
     app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
                      methods=["GET"])
-    app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
+    if mcp is not None:  # CONNECTOR_MCP=false: no route, so a worker never loads the SDK (~25 MB)
+        app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
     app.add_url_rule(RUN_EVENTS_PATH, "run_events", run_events_endpoint(keys, document), methods=["GET"])
     if settings.github_webhook_secret is not None:  # without a secret the route does not exist
         app.add_url_rule(WEBHOOK_PATH, "github_webhook", webhook_endpoint(settings.github_webhook_secret, services.runs),

@@ -63,6 +63,7 @@ class Settings:
     api_keys: tuple[Secret, ...] = ()
     # The key `connector mcp --stdio` calls the tools with (a local client sends none of its own).
     mcp_api_key: Secret | None = None
+    mcp: bool = True
     keys_file: Path | None = None
     events_file: Path | None = None
     github_token: Secret | None = None
@@ -101,6 +102,7 @@ class Settings:
         return cls(
             api_keys=_split_keys(keys) if keys else (),
             mcp_api_key=env.secret("CONNECTOR_MCP_API_KEY"),
+            mcp=_parse_bool("CONNECTOR_MCP", env.get("CONNECTOR_MCP"), default=True),
             keys_file=_parse_file_path("CONNECTOR_KEYS_FILE", env.get("CONNECTOR_KEYS_FILE"),
                                        "a TOML or YAML keys file (`connector keys new NAME --scopes prs:read` "
                                        "prints an entry for one)"),
@@ -370,9 +372,9 @@ def _parse_body_limit(value: str | None) -> int:
     return int(value)
 
 
-def _parse_bool(name: str, value: str | None) -> bool:
+def _parse_bool(name: str, value: str | None, *, default: bool = False) -> bool:
     if value is None:
-        return False
+        return default
     if value.lower() in ("1", "true", "yes", "on"):
         return True
     if value.lower() in ("0", "false", "no", "off"):

@@ -283,3 +283,12 @@ def test_stdio_serves_the_same_tools_end_to_end(make_settings, double):
     assert labelled.structured_content == {"ok": True, "number": number, "labels": ["bug"]}
     assert double.labels_on(OWNER, REPO, number) == ["bug"]
     assert refused.is_error and refused.structured_content["code"] == "repo_not_allowed"
+
+
+def test_mcp_can_be_switched_off(make_settings, double):
+    client = create_app(make_settings(mcp=False)).test_client(headers={"Authorization": f"Bearer {API_KEY}"})
+
+    response = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
