@@ -5,6 +5,8 @@ No fixture reads the developer's environment: every app gets a Settings object b
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -131,6 +133,14 @@ def redis_url() -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(timeout=10)
+
+
+def keys_file_with(path, name: str, key: str, scopes: list[str], repos: list[str] | None = None):
+    """A TOML keys file holding one key (its digest, as operators write them) at ``path``."""
+    entry = f'[[keys]]\nname = "{name}"\nsha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n'
+    entry += f"scopes = {json.dumps(scopes)}\n" + (f"repos = {json.dumps(repos)}\n" if repos else "")
+    path.write_text(entry)
+    return path
 
 
 def free_port() -> int:

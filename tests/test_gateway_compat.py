@@ -3,13 +3,12 @@ keys, allowlist, event catalog and GitHub client."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
 
 from connector.app import create_app
-from tests.conftest import API_KEY, OWNER, REPO
+from tests.conftest import API_KEY, OWNER, REPO, keys_file_with
 
 ROOT = Path(__file__).resolve().parent.parent
 DISPATCHES = f"/repos/{OWNER}/{REPO}/dispatches"
@@ -67,9 +66,7 @@ def test_a_bearer_key_alone_does_not_open_the_gateway_route(gateway_client, doub
 
 def test_a_key_without_the_dispatch_scope_is_refused(make_client, double, tmp_path):
     key = "reader-key-0123456789abcdef0123"
-    keys_file = tmp_path / "keys.toml"
-    keys_file.write_text(f'[[keys]]\nname = "reader"\nsha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n'
-                         'scopes = ["prs:read"]\n')
+    keys_file = keys_file_with(tmp_path / "keys.toml", "reader", key, ["prs:read"])
     client = make_client(default_repo=(OWNER, REPO), keys_file=keys_file)
 
     response = gateway(client, {"action": "scan"}, key=key)
@@ -146,9 +143,7 @@ def test_the_catalog_applies_to_the_actions_args(gateway_client, double):
 
 def test_the_key_and_global_allowlists_apply_to_the_default_repository(make_client, double, tmp_path):
     key = "other-repos-key-0123456789abcdef"
-    keys_file = tmp_path / "keys.toml"
-    keys_file.write_text(f'[[keys]]\nname = "elsewhere"\nsha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n'
-                         'scopes = ["dispatch"]\nrepos = ["other-org/*"]\n')
+    keys_file = keys_file_with(tmp_path / "keys.toml", "elsewhere", key, ["dispatch"], ["other-org/*"])
     client = make_client(default_repo=(OWNER, REPO), keys_file=keys_file)
 
     response = gateway(client, {"action": "scan"}, key=key)

@@ -3,7 +3,6 @@ same answers driven by signed webhooks alone, against the double's workflow runs
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -15,7 +14,7 @@ import requests
 from connector.api import runs as runs_api
 from connector.app import create_app
 from connector.settings import Secret
-from tests.conftest import API_KEY, OWNER, REPO, LiveServer
+from tests.conftest import API_KEY, OWNER, REPO, LiveServer, keys_file_with
 
 RUNS_API = re.compile(rf"/repos/{OWNER}/{REPO}/actions/runs.*")
 SECRET = "hook-secret-0123456789abcdef0123"
@@ -156,10 +155,7 @@ def test_cancel_dry_run_then_cancel_then_a_completed_run_cannot_be(client, doubl
 
 def test_runs_need_their_own_scopes(make_client, double, tmp_path, deploy_workflow):
     key = "dispatch-only-key-0123456789abcdef"
-    keys_file = tmp_path / "keys.toml"
-    keys_file.write_text(f'[[keys]]\nname = "dispatcher"\nsha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n'
-                         'scopes = ["dispatch", "runs:read"]\n')
-    client = make_client(keys_file=keys_file)
+    client = make_client(keys_file=keys_file_with(tmp_path / "keys.toml", "dispatcher", key, ["dispatch", "runs:read"]))
     headers = {"Authorization": f"Bearer {key}"}
 
     listed = client.post("/chatgpt/runs/list", json={"owner": OWNER, "repo": REPO}, headers=headers)
