@@ -33,6 +33,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .rate_limits import RateLimitIpMiddleware, RateLimits
     from .redis_run_store import RedisRunStore
+    from .request_id import RequestIdMiddleware, configure_logging
     from .routing import JSONResolver
     from .run_store import RunStore
     from .run_events import RUN_EVENTS_PATH, run_events_endpoint
@@ -76,14 +77,16 @@ def create_app(settings: Settings) -> AsyncApp:
         jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),
     )
     install_error_handler(app)
+    # Outermost, so every answer carries X-Request-ID, the middlewares' own refusals too.
+    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # Outside the exception middleware, so 401s and validation errors carry CORS headers too.
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["Retry-After", "WWW-Authenticate"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID", "Idempotent-Replayed"],
         max_age=600,
     )
     app.add_middleware(ServicesMiddleware, services=services)
@@ -111,7 +114,7 @@ def create_app(settings: Settings) -> AsyncApp:
 
 def app_from_environment() -> AsyncApp:
     """The app for ASGI servers (``uvicorn wsgi:app --no-proxy-headers``), configured from the environment."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     return create_app(Settings.from_env())
 
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from typing import Any
 
+from .request_id import configure_logging
 from .settings import Settings, SettingsError
 
 __all__ = ["main"]
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     spec.add_argument("--base-url", help="server URL to put in the document (default: PUBLIC_BASE_URL)")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         if args.command == "check":
             return _check(args.json)
