@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import RunStateUnavailable
-from .run_store import _JOB_FIELDS, _RUN_FIELDS, _STATUS_ORDER, DispatchRecord
+from .run_store import _STATUS_ORDER, DispatchRecord, compact_job, compact_run
 
 __all__ = ["RedisRunStore"]
 
@@ -87,7 +87,7 @@ class RedisRunStore:
 
     def apply_run(self, repository: str, run: dict[str, Any]) -> None:
         with self._unavailable_is_503():
-            compact = {field: run.get(field) for field in _RUN_FIELDS}
+            compact = compact_run(run)
             repo = repository.lower()
             if self._apply_if_newer(self._key("run", repo, run["id"]), "", compact, "updated_at"):
                 title = self._key("titled", repo, compact.get("display_title") or "")
@@ -96,9 +96,7 @@ class RedisRunStore:
 
     def apply_job(self, repository: str, job: dict[str, Any]) -> None:
         with self._unavailable_is_503():
-            compact = {field: job.get(field) for field in _JOB_FIELDS}
-            compact["failed_step"] = next((step.get("name") for step in job.get("steps") or []
-                                           if step.get("conclusion") == "failure"), None)
+            compact = compact_job(job)
             self._apply_if_newer(self._key("jobs", repository.lower(), job["run_id"]), str(job["id"]), compact,
                                  "completed_at")
 

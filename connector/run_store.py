@@ -20,12 +20,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DispatchRecord", "RunStore"]
+__all__ = ["DispatchRecord", "RunStore", "compact_job", "compact_run", "first_failed_step"]
 
 _STATUS_ORDER = {"requested": 0, "waiting": 0, "pending": 0, "queued": 0, "in_progress": 1, "completed": 2}
 _RUN_FIELDS = ("id", "name", "display_title", "event", "status", "conclusion", "head_branch", "created_at",
                "updated_at", "html_url")
 _JOB_FIELDS = ("id", "run_id", "name", "status", "conclusion", "started_at", "completed_at")
+
+
+def compact_run(run: dict[str, Any]) -> dict[str, Any]:
+    """The fields of GitHub's run JSON (API or webhook) that the store keeps."""
+    return {field: run.get(field) for field in _RUN_FIELDS}
+
+
+def compact_job(job: dict[str, Any]) -> dict[str, Any]:
+    """The fields of GitHub's job JSON that the store keeps, with the first failing step's name."""
+    return {**{field: job.get(field) for field in _JOB_FIELDS}, "failed_step": first_failed_step(job)}
+
+
+def first_failed_step(job: dict[str, Any]) -> str | None:
+    return next((step.get("name") for step in job.get("steps") or [] if step.get("conclusion") == "failure"), None)
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,7 @@ class RunStore:
     def apply_run(self, repository: str, run: dict[str, Any]) -> None:
         """A ``workflow_run`` delivery: keep the newest state of the run (deliveries can arrive
         out of order, so an older state never replaces a newer one)."""
-        compact = {field: run.get(field) for field in _RUN_FIELDS}
+        compact = compact_run(run)
         key = (repository.lower(), run["id"])
         with self._changed:
             if _newer(compact, self._runs.get(key)):
@@ -94,9 +108,7 @@ class RunStore:
                 self._changed.notify_all()
 
     def apply_job(self, repository: str, job: dict[str, Any]) -> None:
-        compact = {field: job.get(field) for field in _JOB_FIELDS}
-        compact["failed_step"] = next((step.get("name") for step in job.get("steps") or []
-                                       if step.get("conclusion") == "failure"), None)
+        compact = compact_job(job)
         key = (repository.lower(), job["run_id"])
         with self._changed:
             jobs = dict(self._jobs.get(key, {}))

@@ -19,6 +19,7 @@ from typing import Any
 from ..context import Services, github, services
 from ..errors import NotFound
 from ..github import Repository
+from ..run_store import compact_job
 from ..untrusted import capped
 from .replies import dry_run_reply
 
@@ -64,7 +65,7 @@ def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
         total = len(jobs)
     else:
         raw_jobs, total = github().list_jobs(repo, run_id)
-        jobs = [{**job, "failed_step": _failed_step(job)} for job in raw_jobs]
+        jobs = [compact_job(job) for job in raw_jobs]
     return {
         "repository": repo.full_name,
         "run": run_summary(run),
@@ -179,7 +180,3 @@ def _pause(current: Services, deadline: float) -> bool:
     else:
         time.sleep(min(remaining, POLL_SECONDS))
     return True
-
-
-def _failed_step(job: dict[str, Any]) -> str | None:
-    return next((step.get("name") for step in job.get("steps") or [] if step.get("conclusion") == "failure"), None)
