@@ -25,8 +25,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +36,7 @@ from .errors import (
     RequestInProgress,
     RequestOutcomeUnknown,
 )
+from .shared_redis import connect, outage_becomes
 
 __all__ = ["Claim", "IdempotencyStore", "RedisIdempotencyStore", "idempotent"]
 
@@ -94,27 +94,24 @@ class RedisIdempotencyStore:
     """Claims in Redis, shared by every instance; the claim itself is one atomic ``SET NX``."""
 
     def __init__(self, url: str, *, prefix: str = "connector") -> None:
-        import redis  # only deployments that set CONNECTOR_REDIS_URL load the client
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
+        self._redis = connect(url)
         self._prefix = prefix
-        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
     def claim(self, key: str, fingerprint: str) -> Claim:
         running = json.dumps({"state": "running", "fingerprint": fingerprint})
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             if self._redis.set(self._key(key), running, nx=True, ex=TTL_SECONDS):
                 return Claim("new", fingerprint)
             found = self.peek(key)
         return found if found is not None else self.claim(key, fingerprint)  # expired in between
 
     def peek(self, key: str) -> Claim | None:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             raw = self._redis.get(self._key(key))
         return Claim(**json.loads(raw)) if raw else None
 
     def settle(self, key: str, claim: Claim | None) -> None:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             if claim is None:
                 self._redis.delete(self._key(key))
             else:
@@ -123,15 +120,12 @@ class RedisIdempotencyStore:
     def _key(self, key: str) -> str:
         return f"{self._prefix}:idempotency:{key}"
 
-    @contextmanager
-    def _unavailable_is_503(self) -> Iterator[None]:
-        try:
-            yield
-        except self._errors:
-            raise IdempotencyUnavailable(
-                "The connector cannot reach its shared store (Redis), so it cannot make sure this write "
-                "happens once; nothing was written. Try again shortly."
-            ) from None
+
+def _unavailable() -> IdempotencyUnavailable:
+    return IdempotencyUnavailable(
+        "The connector cannot reach its shared store (Redis), so it cannot make sure this write happens "
+        "once; nothing was written. Try again shortly."
+    )
 
 
 def idempotent(operation_id: str, handler: Callable[..., Any],

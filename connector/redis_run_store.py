@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from .errors import RunStateUnavailable
 from .run_store import _STATUS_ORDER, DispatchRecord, compact_job, compact_run
+from .shared_redis import connect, outage_becomes, unreachable
 
 __all__ = ["RedisRunStore"]
 
@@ -43,22 +43,10 @@ return 1
 
 class RedisRunStore:
     def __init__(self, url: str, *, prefix: str = "connector", clock: Callable[[], float] = time.time) -> None:
-        import redis  # only deployments that set CONNECTOR_REDIS_URL load the client
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
+        self._redis = connect(url)
         self._prefix, self._clock = prefix, clock
         self._channel = f"{prefix}:runs:changed"
         self._apply = self._redis.register_script(_APPLY_IF_NEWER)
-        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-
-    @contextmanager
-    def _unavailable_is_503(self) -> Iterator[None]:
-        try:
-            yield
-        except self._errors:
-            raise RunStateUnavailable(
-                "The connector cannot reach its shared store (Redis) for run state; try again shortly."
-            ) from None
 
     def _key(self, *parts: Any) -> str:
         return ":".join([self._prefix, *(str(part) for part in parts)])
@@ -71,22 +59,22 @@ class RedisRunStore:
         record = {"repository": repository, "request_id": request_id, "event_type": event_type, "at": self._clock()}
         try:
             self._redis.set(self._key("dispatch", repository.lower(), request_id), json.dumps(record), ex=TTL_SECONDS)
-        except self._errors as exc:
+        except unreachable() as exc:
             log.warning("dispatch %s to %s not recorded in Redis (%s)", request_id, repository, type(exc).__name__)
 
     def dispatch(self, repository: str, request_id: str) -> DispatchRecord | None:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             raw = self._redis.get(self._key("dispatch", repository.lower(), request_id))
             return DispatchRecord(**json.loads(raw)) if raw else None
 
     # -- webhook deliveries ------------------------------------------------------------
 
     def first_delivery(self, delivery_id: str) -> bool:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             return bool(self._redis.set(self._key("delivery", delivery_id), "1", nx=True, ex=TTL_SECONDS))
 
     def apply_run(self, repository: str, run: dict[str, Any]) -> None:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             compact = compact_run(run)
             repo = repository.lower()
             if self._apply_if_newer(self._key("run", repo, run["id"]), "", compact, "updated_at"):
@@ -95,7 +83,7 @@ class RedisRunStore:
                 self._redis.expire(title, TTL_SECONDS)
 
     def apply_job(self, repository: str, job: dict[str, Any]) -> None:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             compact = compact_job(job)
             self._apply_if_newer(self._key("jobs", repository.lower(), job["run_id"]), str(job["id"]), compact,
                                  "completed_at")
@@ -103,24 +91,24 @@ class RedisRunStore:
     # -- reading -----------------------------------------------------------------------
 
     def run(self, repository: str, run_id: int) -> dict[str, Any] | None:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             raw = self._redis.get(self._key("run", repository.lower(), run_id))
             return _public(json.loads(raw)) if raw else None
 
     def jobs(self, repository: str, run_id: int) -> list[dict[str, Any]]:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             stored = self._redis.hgetall(self._key("jobs", repository.lower(), run_id))
             return sorted((_public(json.loads(raw)) for raw in stored.values()), key=lambda job: job.get("id") or 0)
 
     def runs_titled(self, repository: str, title: str) -> list[dict[str, Any]]:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             repo = repository.lower()
             ids = sorted(self._redis.smembers(self._key("titled", repo, title)), key=int)
             runs = [self.run(repository, int(run_id)) for run_id in ids]
             return [run for run in runs if run is not None]
 
     def wait_for_change(self, timeout: float) -> None:
-        with self._unavailable_is_503():
+        with outage_becomes(_unavailable):
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self._channel)
@@ -136,6 +124,10 @@ class RedisRunStore:
                  "_time": compact.get(time_field) or ""}
         return bool(self._apply(keys=[key], args=[field, json.dumps(entry), entry["_rank"], entry["_time"],
                                                   TTL_SECONDS, self._channel]))
+
+
+def _unavailable() -> RunStateUnavailable:
+    return RunStateUnavailable("The connector cannot reach its shared store (Redis) for run state; try again shortly.")
 
 
 def _public(entry: dict[str, Any]) -> dict[str, Any]:
