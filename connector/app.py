@@ -38,7 +38,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .run_store import RunStore
     from .run_events import RUN_EVENTS_PATH, run_events_endpoint
     from .settings import Settings
-    from .spec import advertised_document, document_for_settings, served_json
+    from .spec import advertised_document, document_for_settings, served_json, write_operation_ids
     from .webhooks import MAX_DELIVERY_BYTES, WEBHOOK_PATH, webhook_endpoint
 
 __all__ = ["create_app", "app_from_environment"]
@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> AsyncApp:
     openapi31.add_api(
         app,
         document,
-        resolver=JSONResolver(writes=_writes(document), store_of=lambda: services.idempotency,
+        resolver=JSONResolver(writes=write_operation_ids(document), store_of=lambda: services.idempotency,
                               limits_of=lambda: services.limits),
         strict_validation=True,
         validate_responses=settings.validate_responses,
@@ -128,11 +128,6 @@ def _stores(settings: Settings) -> dict:
     if url is None:
         return {"runs": RunStore(), "idempotency": IdempotencyStore(), "limits": limits}
     return {"runs": RedisRunStore(url), "idempotency": RedisIdempotencyStore(url), "limits": limits}
-
-
-def _writes(document: dict) -> frozenset[str]:
-    return frozenset(op["operationId"] for item in document["paths"].values() for op in item.values()
-                     if isinstance(op, dict) and op.get("x-openai-isConsequential"))
 
 
 def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:

@@ -21,7 +21,7 @@ from connexion.exceptions import OAuthResponseProblem
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
 
 from .errors import InsufficientScope, MissingApiKeyConfig, Unauthorized
-from .keys import KeyRing
+from .keys import ApiKey, KeyRing
 
 __all__ = ["security_handlers", "authenticate"]
 
@@ -38,14 +38,7 @@ def security_handlers(keys: KeyRing) -> dict[str, type]:
             key = keys.find(token)
             if key is None:
                 raise OAuthResponseProblem(detail="Provided token is not valid")
-            missing = [scope for scope in needed if scope not in key.scopes]
-            if missing:
-                raise InsufficientScope(
-                    f"The API key '{key.name}' lacks the scope {', '.join(missing)} this operation needs; "
-                    "ask the operator for a key that has it.",
-                    required_scope=missing[0],
-                )
-            return key.token_info()
+            return _with_scopes(key, needed, "operation")
 
         return verify
 
@@ -88,7 +81,16 @@ def authenticate(keys: KeyRing, header: str, *, scope: str | None, what: str) ->
     key = keys.find(match.group(1)) if match else None
     if key is None:
         raise Unauthorized("Send the connector's API key as 'Authorization: Bearer <key>'.")
-    if scope is not None and scope not in key.scopes:
-        raise InsufficientScope(f"The API key '{key.name}' lacks the scope {scope} this {what} needs; ask the "
-                                "operator for a key that has it.", required_scope=scope)
+    return _with_scopes(key, () if scope is None else (scope,), what)
+
+
+def _with_scopes(key: ApiKey, needed: tuple[str, ...], what: str) -> dict[str, Any]:
+    """``key``'s token info if it holds every scope in ``needed``; else ``403 insufficient_scope``."""
+    missing = [scope for scope in needed if scope not in key.scopes]
+    if missing:
+        raise InsufficientScope(
+            f"The API key '{key.name}' lacks the scope {', '.join(missing)} this {what} needs; "
+            "ask the operator for a key that has it.",
+            required_scope=missing[0],
+        )
     return key.token_info()

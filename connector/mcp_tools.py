@@ -23,6 +23,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from .spec import is_write
+
 __all__ = ["ToolSpec", "tools_from_document", "tools_markdown"]
 
 _METHODS = ("get", "put", "post", "delete", "patch")
@@ -69,7 +71,7 @@ def _tool(document: dict[str, Any], path: str, method: str, operation: dict[str,
 
 def _annotations(operation: dict[str, Any]) -> dict[str, Any]:
     title = operation.get("summary")
-    if not operation.get("x-openai-isConsequential", False):
+    if not is_write(operation):
         return {"title": title, "readOnlyHint": True}
     return {
         "title": title,

@@ -27,7 +27,7 @@ import yaml
 from .events import EventCatalog
 from .settings import Settings
 
-__all__ = ["SPEC_PATH", "load_document", "document_for", "document_for_settings", "advertised_document",
+__all__ = ["SPEC_PATH", "is_write", "write_operation_ids", "load_document", "document_for", "document_for_settings", "advertised_document",
            "served_document", "served_json"]
 
 # A link to the top-level openapi.yaml in a checkout, the document itself once installed.
@@ -73,14 +73,21 @@ def _event_schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [schema for schema in document["components"]["schemas"].values() if "x-connector-event" in schema]
 
 
-def _drop_writes(document: dict[str, Any]) -> None:
-    """Remove every operation that changes something, so it is neither routed nor advertised.
+def is_write(operation: Any) -> bool:
+    """``x-openai-isConsequential: true`` is the spec's one marker for a write: ChatGPT asks the user
+    to confirm those calls, read-only mode leaves them out, and they are made idempotent."""
+    return isinstance(operation, dict) and bool(operation.get("x-openai-isConsequential"))
 
-    ``x-openai-isConsequential: true`` is the spec's one marker for a write: ChatGPT asks the user
-    to confirm those calls, and here a read-only deployment leaves them out altogether.
-    """
+
+def write_operation_ids(document: dict[str, Any]) -> frozenset[str]:
+    return frozenset(op["operationId"] for item in document["paths"].values() for op in item.values()
+                     if is_write(op))
+
+
+def _drop_writes(document: dict[str, Any]) -> None:
+    """Remove every operation that changes something, so it is neither routed nor advertised."""
     for path, item in list(document["paths"].items()):
-        for method in [m for m, op in item.items() if isinstance(op, dict) and op.get("x-openai-isConsequential")]:
+        for method in [m for m, op in item.items() if is_write(op)]:
             del item[method]
         if not any(isinstance(op, dict) and "operationId" in op for op in item.values()):
             del document["paths"][path]
