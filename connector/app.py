@@ -66,8 +66,8 @@ def create_app(settings: Settings) -> AsyncApp:
     openapi31.add_api(
         app,
         document,
-        resolver=JSONResolver(writes=write_operation_ids(document), store_of=lambda: services.idempotency,
-                              limits_of=lambda: services.limits),
+        resolver=JSONResolver(writes=write_operation_ids(document), idempotency=services.idempotency,
+                              limits=services.limits),
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=openapi31.VALIDATOR_MAP,

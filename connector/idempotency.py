@@ -129,7 +129,7 @@ def _unavailable() -> IdempotencyUnavailable:
 
 
 def idempotent(operation_id: str, handler: Callable[..., Any],
-               store_of: Callable[[], IdempotencyStore | RedisIdempotencyStore],
+               store: IdempotencyStore | RedisIdempotencyStore,
                header_of: Callable[[], str | None]) -> Callable[..., Any]:
     """Wrap a write handler ``(body, token_info)`` so a repeated ``request_id`` is answered once."""
 
@@ -141,7 +141,6 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
         request_id = body.get("request_id")
         if not request_id or body.get("dry_run"):
             return handler(body=body, token_info=token_info)
-        store = store_of()
         key = f"{token_info.get('sub')}:{operation_id}:{request_id}"
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         claim = store.claim(key, fingerprint)

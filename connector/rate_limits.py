@@ -88,14 +88,13 @@ class RateLimits:
             )
 
 
-def rate_limited(handler: Callable[..., Any], limits_of: Callable[[], RateLimits | None]) -> Callable[..., Any]:
+def rate_limited(handler: Callable[..., Any], limits: RateLimits) -> Callable[..., Any]:
     """Wrap a handler so the calling key's limit is counted before it runs."""
 
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         token_info = kwargs.get("token_info") or {}
-        limits = limits_of()
-        if limits is not None and token_info.get("sub"):
+        if token_info.get("sub"):
             limits.check_key(token_info["sub"])
         return handler(*args, **kwargs)
 

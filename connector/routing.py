@@ -44,18 +44,17 @@ def _returns_json(handler: Callable[..., Any]) -> Callable[..., Any]:
 class JSONResolver(Resolver):
     """Handlers by operationId, answering JSON; the ``writes`` among them are made idempotent."""
 
-    def __init__(self, writes: frozenset[str] = frozenset(), store_of: Callable[[], Any] | None = None,
-                 limits_of: Callable[[], Any] | None = None) -> None:
+    def __init__(self, writes: frozenset[str] = frozenset(), idempotency: Any = None, limits: Any = None) -> None:
         super().__init__()
-        self._writes, self._store_of, self._limits_of = writes, store_of, limits_of
+        self._writes, self._idempotency, self._limits = writes, idempotency, limits
 
     def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
         handler = super().resolve_function_from_operation_id(operation_id)
         name = operation_id.rsplit(".", 1)[-1]  # x-openapi-router-controller prefixes the module
-        if name in self._writes and self._store_of is not None:
-            handler = idempotent(name, handler, self._store_of, idempotency_key_header)
-        if self._limits_of is not None:
-            handler = rate_limited(handler, self._limits_of)  # outermost: counted before anything runs
+        if name in self._writes and self._idempotency is not None:
+            handler = idempotent(name, handler, self._idempotency, idempotency_key_header)
+        if self._limits is not None:  # without limits configured, no wrapper on the request path
+            handler = rate_limited(handler, self._limits)  # outermost: counted before anything runs
         return _returns_json(handler)
 
 
