@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import github, services
+from ..github import Repository
 from ..policy import dispatch_payload, new_request_id, require_write_access
 from .replies import dry_run_reply
 
-__all__ = ["dispatch_event"]
+__all__ = ["dispatch_event", "preview_dispatch", "send_dispatch"]
 
 
 def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -17,11 +18,8 @@ def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[di
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload(arguments, request_id)
     if body["dry_run"]:
-        require_write_access(github().get_repository(repo), repo.full_name)
-        return dry_run_reply(action="dispatch", repository=repo.full_name, event_type=body["event_type"],
-                             client_payload_keys=list(payload), request_id=request_id)
-    github().dispatch(repo, body["event_type"], payload)
-    services().runs.record_dispatch(repo.full_name, request_id, body["event_type"])
+        return preview_dispatch(repo, body["event_type"], payload, request_id)
+    send_dispatch(repo, body["event_type"], payload, request_id)
     return {
         "ok": True,
         "dispatched": True,
@@ -29,3 +27,17 @@ def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[di
         "event_type": body["event_type"],
         "request_id": request_id,
     }, 202
+
+
+def preview_dispatch(repo: Repository, event_type: str, payload: dict[str, Any],
+                     request_id: str) -> tuple[dict[str, Any], int]:
+    """A dry run's answer: the credentials are checked able to write, and nothing is sent."""
+    require_write_access(github().get_repository(repo), repo.full_name)
+    return dry_run_reply(action="dispatch", repository=repo.full_name, event_type=event_type,
+                         client_payload_keys=list(payload), request_id=request_id)
+
+
+def send_dispatch(repo: Repository, event_type: str, payload: dict[str, Any], request_id: str) -> None:
+    """Send the event, and remember when, so dispatch/status knows where to start looking."""
+    github().dispatch(repo, event_type, payload)
+    services().runs.record_dispatch(repo.full_name, request_id, event_type)

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..context import services
 from ..errors import ConnectorError, GitHubDispatchFailed, MissingGitHubConfig, RateLimited
-from ..policy import dispatch_payload, new_request_id, require_write_access
-from .replies import dry_run_reply
+from ..policy import dispatch_payload, new_request_id
+from .dispatch import preview_dispatch, send_dispatch
 
 __all__ = ["gateway_dispatch"]
 
@@ -33,16 +33,13 @@ def gateway_dispatch(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload({"action": body["action"], "args": args}, request_id, field="$.args")
     if body["dry_run"]:
-        require_write_access(current.github.get_repository(repo), repo.full_name)
-        reply, _ = dry_run_reply(action="dispatch", repository=repo.full_name, event_type=body["action"],
-                                 client_payload_keys=list(payload), request_id=request_id)
+        reply, _ = preview_dispatch(repo, body["action"], payload, request_id)
         return reply
     try:
-        current.github.dispatch(repo, body["action"], payload)
+        send_dispatch(repo, body["action"], payload, request_id)
     except RateLimited:
         raise  # 429 with Retry-After tells a client more than the gateway's 502 did
     except ConnectorError as exc:
         raise GitHubDispatchFailed(f"GitHub did not take the event: {exc.detail}",
                                    github_request_id=exc.extra.get("github_request_id")) from None
-    current.runs.record_dispatch(repo.full_name, request_id, body["action"])
     return {"ok": True, "dispatched": True, "request_id": request_id}
