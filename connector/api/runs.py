@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..context import Services, github, services
 from ..errors import NotFound
@@ -28,6 +29,7 @@ __all__ = ["list_dispatch_events", "list_workflow_runs", "get_workflow_run", "ge
 
 POLL_SECONDS = 3.0  # between API reads while waiting: ~8 reads in 25 s
 LOOKBACK_SECONDS = 24 * 3600  # how far back to look for a dispatch this connector has no record of
+T = TypeVar("T")
 _RUN_FILTERS = ("event", "status", "branch", "per_page", "page")
 _TEXT_LIMITS = {"name": 100, "display_title": 200, "head_branch": 100}
 
@@ -55,11 +57,8 @@ def list_workflow_runs(body: dict[str, Any], token_info: dict[str, Any]) -> dict
 def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     current = services()
     repo, run_id = current.repository(body, token_info), body["run_id"]
-    run, source = current_run(current, repo, run_id)
-    deadline = time.monotonic() + body["wait_seconds"]
-    first = (run["status"], run["conclusion"])
-    while run["status"] != "completed" and (run["status"], run["conclusion"]) == first and _pause(current, deadline):
-        run, source = current_run(current, repo, run_id)
+    run, source = _watched(current, current_run(current, repo, run_id), lambda: current_run(current, repo, run_id),
+                           lambda seen: (seen[0]["status"], seen[0]["conclusion"]), body["wait_seconds"])
     if source == "webhooks":
         jobs = current.runs.jobs(repo.full_name, run_id)
         total = len(jobs)
@@ -89,10 +88,8 @@ def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dic
             "the last 24 hours, and no workflow run there is named after it. Check the request_id, and that "
             "the workflow sets run-name: ${{ github.event.client_payload.request_id }}."
         )
-    deadline = time.monotonic() + body["wait_seconds"]
-    first = _aggregate(runs)
-    while first[0] != "completed" and _aggregate(runs) == first and _pause(current, deadline):
-        runs, source = _runs_started_by(current, repo, request_id, record)
+    runs, source = _watched(current, (runs, source), lambda: _runs_started_by(current, repo, request_id, record),
+                            lambda seen: _aggregate(seen[0]), body["wait_seconds"])
     state, conclusion = _aggregate(runs)
     answer: dict[str, Any] = {
         "repository": repo.full_name, "request_id": request_id, "state": state, "conclusion": conclusion,
@@ -168,6 +165,17 @@ def _aggregate(runs: list[dict[str, Any]]) -> tuple[str, str | None]:
         conclusions = [run.get("conclusion") for run in runs]
         return "completed", next((c for c in conclusions if c != "success"), "success")
     return ("in_progress" if "in_progress" in statuses else "queued"), None
+
+
+def _watched(current: Services, value: T, read: Callable[[], T], state_of: Callable[[T], tuple[Any, ...]],
+             wait_seconds: int) -> T:
+    """``value``, or what ``read()`` gives once its state (status first) has changed, is completed,
+    or ``wait_seconds`` have passed: an assistant's "tell me when it changes" in one call."""
+    deadline = time.monotonic() + wait_seconds
+    first = state_of(value)
+    while first[0] != "completed" and state_of(value) == first and _pause(current, deadline):
+        value = read()
+    return value
 
 
 def _pause(current: Services, deadline: float) -> bool:
