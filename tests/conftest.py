@@ -143,6 +143,20 @@ def keys_file_with(path, name: str, key: str, scopes: list[str], repos: list[str
     return path
 
 
+def eventually(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll ``condition`` until it is truthy and return its value; fail after ``timeout`` seconds.
+
+    For what happens on another thread (the double's timers, a slow answer finishing): a fixed sleep
+    is either slow or flaky on a busy CI machine.
+    """
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout} s: {getattr(condition, '__name__', condition)}")
+        time.sleep(0.02)
+    return value
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connector.ghdouble import Delivery, GitHubDouble, seed_demo
 from connector.ghdouble.schemas import load_schemas
+from tests.conftest import eventually
 
 OWNER, NAME = "octo-demo", "hello-connector"
 AUTH = {"Authorization": "token test-token"}
@@ -125,8 +126,7 @@ def test_runs_can_appear_a_moment_after_their_dispatch_and_reset_cancels_them(
 
     dispatch(http, gh, "deploy", request_id="late-1")
     assert gh.runs(OWNER, NAME) == []
-    time.sleep(0.5)
-    assert [r["display_title"] for r in gh.runs(OWNER, NAME)] == ["late-1"]
+    assert [r["display_title"] for r in eventually(lambda: gh.runs(OWNER, NAME))] == ["late-1"]
 
     dispatch(http, gh, "deploy", request_id="late-2")
     gh.reset()
@@ -335,9 +335,7 @@ def test_auto_advance_completes_runs_on_a_timer(gh: GitHubDouble, http: requests
     gh.add_workflow(OWNER, NAME, "CI", types=["agent"])
     gh.auto_advance(0.05, conclusion="failure")
     dispatch(http, gh, request_id="req-1")
-    deadline = time.monotonic() + 5
-    while gh.runs(OWNER, NAME)[0]["status"] != "completed" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: gh.runs(OWNER, NAME)[0]["status"] == "completed")
     assert gh.runs(OWNER, NAME)[0]["conclusion"] == "failure"
 
 
@@ -533,9 +531,7 @@ def test_auto_advance_delivers_from_the_timer_thread(gh: GitHubDouble, http: req
     gh.send_webhooks_to(receiver.url, SECRET)
     gh.auto_advance(0.05)
     dispatch(http, gh, request_id="req-1")
-    deadline = time.monotonic() + 5
-    while len(gh.deliveries) < 6 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: len(gh.deliveries) >= 6)
     assert [(d.event, d.action) for d in gh.deliveries] == [
         ("workflow_run", "requested"), ("workflow_job", "queued"),
         ("workflow_run", "in_progress"), ("workflow_job", "in_progress"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +11,7 @@ import requests
 
 from connector.app import create_app
 from connector.settings import Secret
-from tests.conftest import API_KEY, OTHER_KEY, OWNER, REPO, LiveServer, free_port
+from tests.conftest import API_KEY, OTHER_KEY, OWNER, REPO, LiveServer, eventually, free_port
 
 DISPATCHES = f"/repos/{OWNER}/{REPO}/dispatches"
 
@@ -86,8 +85,8 @@ def test_a_write_that_timed_out_after_sending_is_never_sent_again(make_client, d
     assert timed_out.status_code == 504
     assert again.status_code == 409
     assert again.json()["code"] == "request_outcome_unknown"
-    time.sleep(1)  # the double records the first POST once its delayed answer has gone out
-    assert len(double.calls("POST", DISPATCHES)) == 1
+    # The double records the first POST once its delayed answer has gone out.
+    assert len(eventually(lambda: double.calls("POST", DISPATCHES))) == 1
 
 
 def test_dry_runs_and_writes_without_a_key_are_not_remembered(client, double):
