@@ -52,6 +52,9 @@ class Credentials(Protocol):
     def describe(self) -> str:
         """Who the connector acts as, for logs and ``connector check`` (never a secret)."""
 
+    def quota_bucket(self, repo: Repository) -> str:
+        """Which of GitHub's rate-limit quotas calls about ``repo`` count against (never a secret)."""
+
 
 class TokenCredentials:
     def __init__(self, token: Secret) -> None:
@@ -65,6 +68,9 @@ class TokenCredentials:
 
     def describe(self) -> str:
         return "a personal access token (GITHUB_TOKEN)"
+
+    def quota_bucket(self, repo: Repository) -> str:
+        return "token"
 
 
 @dataclass
@@ -134,6 +140,9 @@ class AppCredentials:
         which = (f"installation {self._fixed_installation}" if self._fixed_installation is not None
                  else "the installation on each repository")
         return f"GitHub App {self.app_id} ({which})"
+
+    def quota_bucket(self, repo: Repository) -> str:
+        return f"installation-{self.installation_for(repo)}"  # each installation has its own quota
 
     # -- for `connector check` ------------------------------------------------------------
 

@@ -25,7 +25,8 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── UnknownEvent (422 unknown_event)       ── an event_type outside the operator's event catalog
     ├── IdempotencyKeyReused (422 idempotency_key_reused) ── a request_id reused for another request
     ├── GitHubValidation (422 github_validation)
-    ├── RateLimited (429 rate_limited)
+    ├── RateLimited (429 rate_limited)          ── the connector's own limit for the key or address
+    │   └── GitHubRateLimited (429 github_rate_limited) ── GitHub's quota or secondary limit
     ├── GitHubUnavailable (502 github_unavailable)
     ├── GitHubDispatchFailed (502 github_dispatch_failed) ─┐
     ├── MissingApiKeyConfig (503 missing_api_key_config)   ├ the actions gateway's codes, kept on /v1/dispatch
@@ -81,6 +82,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "GitHubValidation",
     "RateLimited",
+    "GitHubRateLimited",
     "GitHubUnavailable",
     "GitHubDispatchFailed",
     "MissingApiKeyConfig",
@@ -236,6 +238,13 @@ class RateLimited(ConnectorError):
         )
 
 
+class GitHubRateLimited(RateLimited):
+    """GitHub's own limit, which waiting out helps as much as the connector's: a subclass, so code
+    that handles any rate limit handles this one."""
+
+    code = "github_rate_limited"
+
+
 class GitHubUnavailable(ConnectorError):
     status, code, title = 502, "github_unavailable", "Bad Gateway"
 
@@ -292,6 +301,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     IdempotencyKeyReused,
     GitHubValidation,
     RateLimited,
+    GitHubRateLimited,
     GitHubUnavailable,
     GitHubDispatchFailed,
     MissingApiKeyConfig,

@@ -21,6 +21,7 @@ Every failure leaves this module as a :mod:`connector.errors` exception.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,19 +39,21 @@ from urllib3.util.retry import Retry
 from .errors import (
     ConnectorError,
     GitHubForbidden,
+    GitHubRateLimited,
     GitHubTimeout,
     GitHubUnavailable,
     GitHubValidation,
     Misconfigured,
     NotFound,
-    RateLimited,
 )
 from .credentials import AppCredentials, Credentials, TokenCredentials
+from .github_quota import GitHubQuota, QuotaReading
 from .settings import Secret, Settings
 
-__all__ = ["GitHub", "Repository", "github_client", "read_retry", "translate"]
+__all__ = ["GitHub", "GitHubAnswer", "Repository", "github_client", "read_retry", "translate"]
 
 USER_AGENT = "github-chatgpt-connector/0.1 (+PyGithub)"
+_NUMBER = re.compile(r"/\d+(?=/|$)")
 
 # At DEBUG, PyGithub logs every response body: installation tokens (an App's access-token reply)
 # and comment bodies would reach the log. Nothing below INFO from it, whatever the root level.
@@ -87,17 +90,20 @@ def read_retry() -> Retry:
     )
 
 
-def github_client(settings: Settings) -> GitHub | None:
-    """The client for the credentials the settings name (a token or a GitHub App), if any."""
+def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] | None = None) -> GitHub | None:
+    """The client for the credentials the settings name (a token or a GitHub App), if any;
+    ``listener`` hears of every answer GitHub gives it."""
     if settings.github_token is not None:
-        return GitHub(base_url=settings.github_api_url, token=settings.github_token, timeout=settings.github_timeout)
+        return GitHub(base_url=settings.github_api_url, token=settings.github_token, timeout=settings.github_timeout,
+                      listener=listener)
     if settings.github_app_id is not None and settings.github_app_private_key is not None:
         credentials = AppCredentials(
             app_id=settings.github_app_id, private_key=settings.github_app_private_key,
             installation_id=settings.github_app_installation_id, base_url=settings.github_api_url,
             timeout=settings.github_timeout, user_agent=USER_AGENT, retry=read_retry(),
         )
-        return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout)
+        return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout,
+                      listener=listener)
     return None
 
 
@@ -130,12 +136,26 @@ class _TokenOfTheCall(Auth.Auth):
             self._current.reset(reset)
 
 
+@dataclass(frozen=True)
+class GitHubAnswer:
+    """What a listener hears of each GitHub answer (for metrics and the audit log)."""
+
+    endpoint: str  # "GET /repos/{owner}/{repo}/pulls": a template, so metrics stay few
+    status: int  # 200 for any success: PyGithub does not tell 200 from 201 or 204
+    github_request_id: str | None
+    quota_bucket: str
+    quota: QuotaReading | None
+
+
 class GitHub:
     def __init__(self, *, base_url: str, timeout: int, token: Secret | None = None,
-                 credentials: Credentials | None = None, pool_size: int = 16) -> None:
+                 credentials: Credentials | None = None, pool_size: int = 16,
+                 listener: Callable[[GitHubAnswer], None] | None = None) -> None:
         if (token is None) == (credentials is None):
             raise ValueError("give either a token or credentials")
         self._timeout = timeout
+        self._quota = GitHubQuota()
+        self._listener = listener
         self._credentials: Credentials = credentials if credentials is not None else TokenCredentials(token)
         self._auth = _TokenOfTheCall()
         self._client = Github(
@@ -228,16 +248,37 @@ class GitHub:
 
     def _call(self, repo: Repository, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:
         token = self._credentials.token_for(repo)
+        bucket = self._credentials.quota_bucket(repo)
+        self._quota.check(bucket)  # GitHub said it would refuse: answer 429 without asking again
         try:
             with self._auth.using(token):
-                return self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
+                return self._observed(bucket, repo, verb, url, **kwargs)
         except GithubException as exc:
             # GitHub did not act on a request it refused with 401, so even a write may go again,
             # once, when the credentials have a newer token (an App installation's was revoked).
             if exc.status != 401 or not self._credentials.forget(repo, token):
                 raise
         with self._auth.using(self._credentials.token_for(repo)):
-            return self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
+            return self._observed(bucket, repo, verb, url, **kwargs)
+
+    def _observed(self, bucket: str, repo: Repository, verb: str, url: str, **kwargs: Any
+                  ) -> tuple[dict[str, Any], Any]:
+        """One request, whose answer's rate-limit headers (and, for the listener, status and
+        request id) are noted whether GitHub accepted it or not."""
+        try:
+            headers, data = self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
+        except GithubException as exc:
+            self._note(bucket, repo, verb, url, exc.status, exc.headers or {})
+            raise
+        self._note(bucket, repo, verb, url, 200, headers)
+        return headers, data
+
+    def _note(self, bucket: str, repo: Repository, verb: str, url: str, status: int, headers: dict[str, Any]) -> None:
+        lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+        reading = self._quota.observe(bucket, status, lowered)
+        if self._listener is not None:
+            endpoint = f"{verb} " + _NUMBER.sub("/{n}", url.replace(repo.path, "/repos/{owner}/{repo}", 1))
+            self._listener(GitHubAnswer(endpoint, status, lowered.get("x-github-request-id"), bucket, reading))
 
     @contextmanager
     def _translated(self, repo: Repository, *, number: int | None = None, run_id: int | None = None,
@@ -322,21 +363,21 @@ def translate(exc: GithubException, repo: Repository, *, number: int | None = No
     )
 
 
-def _rate_limit(headers: dict[str, str], message: str, now: float) -> RateLimited | None:
+def _rate_limit(headers: dict[str, str], message: str, now: float) -> GitHubRateLimited | None:
     retry_after = headers.get("retry-after")
     if retry_after is not None and retry_after.isdigit():
-        return RateLimited(
+        return GitHubRateLimited(
             f"GitHub's secondary rate limit was hit; wait {retry_after} s before trying again.",
             retry_after=int(retry_after),
         )
     if headers.get("x-ratelimit-remaining") == "0":
         reset = headers.get("x-ratelimit-reset", "")
         wait = max(1, int(reset) - int(now)) if reset.isdigit() else 60
-        return RateLimited(
+        return GitHubRateLimited(
             f"The connector's GitHub API quota is used up; it resets in {wait} s.", retry_after=wait
         )
     if "rate limit" in message.lower():
-        return RateLimited("GitHub's rate limit was hit; wait a minute before trying again.", retry_after=60)
+        return GitHubRateLimited("GitHub's rate limit was hit; wait a minute before trying again.", retry_after=60)
     return None
 
 

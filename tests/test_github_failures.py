@@ -85,10 +85,25 @@ def test_primary_rate_limit_becomes_429_with_retry_after_until_the_reset(client,
 
     assert response.status_code == 429
     problem = response.json()
-    assert problem["code"] == "rate_limited"
+    assert problem["code"] == "github_rate_limited"
     assert 115 <= problem["retry_after"] <= 120
     assert response.headers["retry-after"] == str(problem["retry_after"])
     assert len(double.requests) == 1
+
+
+def test_an_exhausted_quota_is_answered_without_calling_github_until_it_resets(client, double, pr):
+    double.set_quota(remaining=0, reset_in=2)  # GitHub answers this call, and says it was the last
+    assert list_prs(client).status_code == 200
+
+    refused = [list_prs(client), comment(client, pr)]
+
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [(429, "github_rate_limited")] * 2
+    assert all(1 <= r.json()["retry_after"] <= 2 for r in refused)
+    assert "quota is used up" in refused[0].json()["detail"]
+    assert len(double.requests) == 1  # the refusals never reached GitHub
+    # After GitHub's reset time the connector calls GitHub again.
+    assert eventually(lambda: list_prs(client).status_code == 200)
+    assert len(double.requests) == 2
 
 
 @pytest.mark.parametrize("status", [403, 429])
@@ -100,7 +115,20 @@ def test_secondary_rate_limit_becomes_429_with_githubs_retry_after(client, doubl
     assert response.status_code == 429
     assert response.headers["retry-after"] == "30"
     assert response.json()["retry_after"] == 30
+    assert response.json()["code"] == "github_rate_limited"
     assert len(double.calls("POST")) == 1
+
+
+def test_after_a_secondary_limit_no_call_is_sent_until_githubs_retry_after(client, double, pr):
+    double.rate_limit_secondary("POST", f"{BASE}/issues/{pr}/comments", retry_after=30)
+    assert comment(client, pr).status_code == 429
+    sent = len(double.requests)
+
+    again = list_prs(client)
+
+    assert again.status_code == 429 and again.json()["code"] == "github_rate_limited"
+    assert 29 <= again.json()["retry_after"] <= 30
+    assert len(double.requests) == sent
 
 
 def test_missing_permission_is_named_in_github_forbidden(client, double, pr):

@@ -74,6 +74,13 @@ class Recorder:
             self._requests.clear()
             if quota:
                 self._used = 0
+                self._reset_at = int(time.time()) + 3600
+
+    def set_quota(self, remaining: int, reset_in: int) -> None:
+        """The next answer reports ``remaining`` calls left, until ``reset_in`` seconds from now."""
+        with self.lock:
+            self._used = RATE_LIMIT - remaining - 1  # answering a request uses one
+            self._reset_at = int(time.time()) + reset_in
 
     def dropped(self, rec: RecordedRequest) -> None:
         """Record a request whose connection is hung up on purpose (status stays 0)."""

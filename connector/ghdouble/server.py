@@ -315,6 +315,11 @@ class GitHubDouble:
         self._faults.add(method, path_pattern, status=status, json=json, headers=headers,
                          delay=delay, times=times, drop=drop)
 
+    def set_quota(self, remaining: int, reset_in: int = 3600) -> None:
+        """Let the next answer's ``x-ratelimit-remaining`` be ``remaining`` (0: that call was the
+        last one the quota allowed), resetting ``reset_in`` seconds from now."""
+        self._recorder.set_quota(remaining, reset_in)
+
     def rate_limit_primary(self, method: str, path_pattern: str, reset_in: int = 60,
                            *, times: int = 1) -> None:
         canned = primary_rate_limit(reset_in)
