@@ -23,17 +23,22 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .body_limit import BodyLimitMiddleware
     from .client_ip import ClientIpMiddleware
     from .context import Services, ServicesMiddleware
+    from .audit import AuditLog
     from .errors import install_error_handler
     from .events import EventCatalog, load_catalog
     from .idempotency import IdempotencyStore, RedisIdempotencyStore
-    from .github import GitHub, github_client
+    from .github import USER_AGENT, GitHub, GitHubAnswer, github_client
     from .keys import KeyRing
     from .mcp_endpoint import MCP_PATH, McpEndpoint
     from .mcp_tools import tools_from_document
+    from .metrics import METRICS_PATH, Metrics, metrics_endpoint, metrics_for
+    from .observe import OperationNoteMiddleware, RequestRecordMiddleware
     from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .rate_limits import RateLimitIpMiddleware, RateLimits
+    from .readiness import Readiness
     from .redis_run_store import RedisRunStore
     from .request_id import RequestIdMiddleware, configure_logging
+    from .request_record import RequestRecord, note
     from .routing import JSONResolver
     from .run_store import RunStore
     from .run_events import RUN_EVENTS_PATH, run_events_endpoint
@@ -54,8 +59,11 @@ def create_app(settings: Settings) -> AsyncApp:
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
     keys = KeyRing(settings.api_keys, settings.keys_file)
-    github = github_client(settings)
-    services = Services(settings=settings, github=github, events=catalog, **_stores(settings))
+    writes = write_operation_ids(document)
+    metrics = metrics_for(settings)
+    github = github_client(settings, listener=_github_listener(metrics))
+    services = Services(settings=settings, github=github, events=catalog,
+                        readiness=Readiness(settings, USER_AGENT), **_stores(settings))
     # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
     # the SDK itself is imported only when /mcp is first called (connector.mcp_endpoint).
     mcp = None
@@ -66,7 +74,7 @@ def create_app(settings: Settings) -> AsyncApp:
     openapi31.add_api(
         app,
         document,
-        resolver=JSONResolver(writes=write_operation_ids(document), idempotency=services.idempotency,
+        resolver=JSONResolver(writes=writes, idempotency=services.idempotency,
                               limits=services.limits),
         strict_validation=True,
         validate_responses=settings.validate_responses,
@@ -79,6 +87,11 @@ def create_app(settings: Settings) -> AsyncApp:
     install_error_handler(app)
     # Outermost, so every answer carries X-Request-ID, the middlewares' own refusals too.
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Next, so the audit log and metrics see every answer, the other middlewares' refusals too.
+    app.add_middleware(RequestRecordMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       trusted_proxies=settings.trusted_proxies,
+                       done=_record_consumers(AuditLog(settings.audit_log, writes), metrics))
+    app.add_middleware(OperationNoteMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
     # Outside the exception middleware, so 401s and validation errors carry CORS headers too.
     app.add_middleware(
         CORSMiddleware,
@@ -104,6 +117,8 @@ def create_app(settings: Settings) -> AsyncApp:
                      methods=["GET"])
     if mcp is not None:  # CONNECTOR_MCP=false: no route, so a worker never loads the SDK (~25 MB)
         app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
+    if settings.metrics_token is not None:
+        app.add_url_rule(METRICS_PATH, "metrics", metrics_endpoint(settings.metrics_token.reveal()), methods=["GET"])
     app.add_url_rule(RUN_EVENTS_PATH, "run_events", run_events_endpoint(keys, document), methods=["GET"])
     if settings.github_webhook_secret is not None:  # without a secret the route does not exist
         app.add_url_rule(WEBHOOK_PATH, "github_webhook", webhook_endpoint(settings.github_webhook_secret, services.runs),
@@ -116,6 +131,37 @@ def app_from_environment() -> AsyncApp:
     """The app for ASGI servers (``uvicorn wsgi:app --no-proxy-headers``), configured from the environment."""
     configure_logging()
     return create_app(Settings.from_env())
+
+
+def _github_listener(metrics: Metrics | None) -> Callable[[GitHubAnswer], None]:
+    def heard(answer: GitHubAnswer) -> None:
+        note(github_request_id=answer.github_request_id)
+        if metrics is not None:
+            metrics.github_answer(answer)
+    return heard
+
+
+def _record_consumers(audit: AuditLog, metrics: Metrics | None) -> list[Callable[[RequestRecord], None]]:
+    """What happens to each request's record once it is answered: the audit log, and the metrics."""
+    if metrics is None:
+        return [audit.write]
+
+    def measure(record: RequestRecord) -> None:
+        refused_by = None
+        if record.status == 429:
+            refused_by = "github" if record.code == "github_rate_limited" else record.limited_by or "key"
+        metrics.request(record.operation or _route_label(record.path), record.status, record.seconds(),
+                        replayed=record.replayed, refused_by=refused_by)
+
+    return [audit.write, measure]
+
+
+def _route_label(path: str) -> str:
+    """A metrics label for a request no operation answered: a fixed route's path, else "other"
+    (scanners' paths must not become labels, each one a new time series)."""
+    if path.startswith("/v1/runs/"):
+        return "run_events"
+    return path if path in (METRICS_PATH, MCP_PATH, WEBHOOK_PATH, "/openapi.json") else "other"
 
 
 def _stores(settings: Settings) -> dict:

@@ -22,6 +22,7 @@ from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHa
 
 from .errors import InsufficientScope, MissingApiKeyConfig, Unauthorized
 from .keys import ApiKey, KeyRing
+from .request_record import note
 
 __all__ = ["security_handlers", "authenticate"]
 
@@ -86,6 +87,7 @@ def authenticate(keys: KeyRing, header: str, *, scope: str | None, what: str) ->
 
 def _with_scopes(key: ApiKey, needed: tuple[str, ...], what: str) -> dict[str, Any]:
     """``key``'s token info if it holds every scope in ``needed``; else ``403 insufficient_scope``."""
+    note(key=key.name)
     missing = [scope for scope in needed if scope not in key.scopes]
     if missing:
         raise InsufficientScope(

@@ -24,6 +24,7 @@ from .github import GitHub, Repository
 from .labels import LabelCache
 from .policy import resolve_repository
 from .rate_limits import RateLimits
+from .readiness import Readiness
 from .redis_run_store import RedisRunStore
 from .run_store import RunStore
 from .settings import Settings
@@ -40,6 +41,7 @@ class Services:
     runs: RunStore | RedisRunStore = field(default_factory=RunStore)
     idempotency: IdempotencyStore | RedisIdempotencyStore = field(default_factory=IdempotencyStore)
     limits: RateLimits | None = None
+    readiness: Readiness | None = None
 
     @property
     def webhooks_enabled(self) -> bool:

@@ -34,6 +34,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── IdempotencyUnavailable (503 idempotency_unavailable) ── Redis unreachable: writes fail closed
     ├── RunStateUnavailable (503 run_state_unavailable) ── Redis unreachable for run state
     ├── Misconfigured (503 misconfigured)
+    ├── NotReady (503 not_ready)                ── /health/ready: Redis or GitHub cannot be reached
     └── GitHubTimeout (504 github_timeout)
 
 Framework exceptions (Connexion's problems, Starlette's HTTP exceptions, anything unexpected) are
@@ -56,6 +57,8 @@ from connexion.exceptions import (
 from connexion.exceptions import Unauthorized as ConnexionUnauthorized
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+
+from .request_record import note
 
 __all__ = [
     "ConnectorError",
@@ -90,6 +93,7 @@ __all__ = [
     "IdempotencyUnavailable",
     "RunStateUnavailable",
     "Misconfigured",
+    "NotReady",
     "GitHubTimeout",
     "ERROR_CLASSES",
     "from_exception",
@@ -146,8 +150,8 @@ class BadRequest(ConnectorError):
 class Unauthorized(ConnectorError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="connector"'})
+    def __init__(self, detail: str, *, realm: str = "connector") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": f'Bearer realm="{realm}"'})
 
 
 class WebhookSignatureInvalid(ConnectorError):
@@ -273,6 +277,10 @@ class Misconfigured(ConnectorError):
     status, code, title = 503, "misconfigured", "Service Unavailable"
 
 
+class NotReady(ConnectorError):
+    status, code, title = 503, "not_ready", "Service Unavailable"
+
+
 class GitHubTimeout(ConnectorError):
     status, code, title = 504, "github_timeout", "Gateway Timeout"
 
@@ -309,6 +317,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     IdempotencyUnavailable,
     RunStateUnavailable,
     Misconfigured,
+    NotReady,
     GitHubTimeout,
 )
 
@@ -367,6 +376,7 @@ def install_error_handler(app: Any) -> None:
 def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """The one error handler: every error response is built here."""
     error = from_exception(request, exc)
+    note(code=error.code)
     return ConnexionResponse(
         status_code=error.status,
         mimetype=PROBLEM_JSON,
@@ -382,6 +392,7 @@ def _clip(text: str, limit: int = 300) -> str:
 
 async def send_problem(send: Any, error: ConnectorError) -> None:
     """Answer with ``error`` from a pure ASGI middleware that sits outside Connexion's handlers."""
+    note(code=error.code)
     body = json.dumps(error.to_problem(), ensure_ascii=False, separators=(",", ":")).encode()
     headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
     headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]

@@ -18,6 +18,7 @@ from typing import Any
 from .allowlist import RepoAllowlist
 from .errors import BadRequest, FieldError, GitHubForbidden, LabelNotAllowed, RepoNotAllowed, UnknownLabel
 from .github import Repository
+from .request_record import note
 
 __all__ = [
     "resolve_repository",
@@ -72,7 +73,10 @@ def resolve_repository(body: dict[str, Any], default: tuple[str, str] | None,
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """A request_id for a dispatch that came without one; the audit log names it, as the caller's."""
+    request_id = uuid.uuid4().hex
+    note(request_id=request_id)
+    return request_id
 
 
 def dispatch_payload(client_payload: dict[str, Any] | None, request_id: str,

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .client_ip import client_ip
 from .errors import RateLimited, send_problem
+from .request_record import note
 from .settings import Network, SettingsError
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class RateLimits:
                 log.warning("rate limit not checked, its storage failed (%s)", type(exc).__name__)
                 return
             wait = max(1, math.ceil(reset - time.time()))
+            note(limited_by=kind)
             raise RateLimited(
                 f"This connector allows {item} for {who}; wait {wait} s before the next request.",
                 retry_after=wait,

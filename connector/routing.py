@@ -22,6 +22,7 @@ from connexion.resolver import Resolver
 from .errors import BadRequest, FieldError
 from .idempotency import idempotent
 from .rate_limits import rate_limited
+from .request_record import note_target
 
 __all__ = ["JSONResolver"]
 
@@ -32,6 +33,10 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 def _returns_json(handler: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def wrapper(*args: Any, **kwargs: Any) -> tuple[Any, int, dict[str, str]]:
+        body = kwargs.get("body")
+        if isinstance(body, dict):  # for the audit log: what the request is about, before any refusal
+            header = request.headers.get("idempotency-key")
+            note_target(body, body.get("request_id") or (header if header and _REQUEST_ID.fullmatch(header) else None))
         result = handler(*args, **kwargs)
         if not isinstance(result, tuple):
             result = (result, 200)

@@ -89,6 +89,10 @@ class Settings:
     labels_mode: str = "apply"
     ip_allowlist: tuple[Network, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
+    # None: JSON lines on stdout. A path: appended to that file.
+    audit_log: Path | None = None
+    metrics_token: Secret | None = None
+    metrics_port: int | None = None
     # Off as in Connexion: a guard against the connector's own bugs that the tests keep on, and a
     # quarter to a third of the connector's own CPU time per request (docs/benchmarks.md).
     validate_responses: bool = False
@@ -133,6 +137,9 @@ class Settings:
             ip_allowlist=_parse_networks("CONNECTOR_IP_ALLOWLIST", env.get("CONNECTOR_IP_ALLOWLIST")),
             trusted_proxies=_parse_networks("CONNECTOR_TRUSTED_PROXIES", env.get("CONNECTOR_TRUSTED_PROXIES")),
             validate_responses=_parse_bool("CONNECTOR_VALIDATE_RESPONSES", env.get("CONNECTOR_VALIDATE_RESPONSES")),
+            audit_log=_parse_audit_log(env.get("CONNECTOR_AUDIT_LOG")),
+            metrics_token=_parse_metrics_token(env.secret("CONNECTOR_METRICS_TOKEN")),
+            metrics_port=_parse_port("CONNECTOR_METRICS_PORT", env.get("CONNECTOR_METRICS_PORT")),
             sandbox=sandbox,
         ).validated()
 
@@ -314,6 +321,33 @@ def _parse_file_path(name: str, value: str | None, what: str) -> Path | None:
     if not path.is_file():
         raise SettingsError(f"{name}={value!r} is not a readable file; point it at {what}")
     return path
+
+
+def _parse_audit_log(value: str | None) -> Path | None:
+    if value is None or value.strip() in ("", "-"):
+        return None
+    path = Path(value)
+    if path.is_dir() or not path.parent.is_dir():
+        raise SettingsError(
+            f"CONNECTOR_AUDIT_LOG={value!r} must name a file in an existing directory (it is created if "
+            "missing and appended to), or '-' for stdout"
+        )
+    return path
+
+
+def _parse_metrics_token(token: Secret | None) -> Secret | None:
+    if token is not None and len(token.reveal()) < 16:
+        raise SettingsError("CONNECTOR_METRICS_TOKEN is shorter than 16 characters; use a random one, e.g. the "
+                            "output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    return token
+
+
+def _parse_port(name: str, value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+        raise SettingsError(f"{name}={value!r} is not a port number from 1 to 65535, e.g. 9090")
+    return int(value)
 
 
 def _parse_count(name: str, value: str | None, default: int) -> int:

@@ -9,15 +9,21 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import uvicorn
 
 from connector.app import create_app
@@ -28,6 +34,46 @@ API_KEY = "test-api-key-0123456789abcdef"
 OTHER_KEY = "second-api-key-abcdef0123456789"
 GITHUB_TOKEN = "ghp_testtoken_never_logged_0123456789"
 OWNER, REPO = "octo-org", "webapp"
+
+# Where every server the session runs leaves its log lines (in-process records, audit logs,
+# subprocess output), swept for secrets and comment bodies when the session ends (log_sweep).
+LOG_DIR = Path(tempfile.mkdtemp(prefix="connector-test-logs-"))
+AUDIT_LOG = LOG_DIR / "audit.log"
+COMMENT_BODIES: set[str] = set()  # what the double received, filled as tests finish
+ISSUED_TOKENS: set[str] = set()  # App installation tokens the double issued
+_SECRET_NAME = re.compile(r"(SECRET|TOKEN|_KEY)$")
+
+
+def pytest_configure(config) -> None:
+    handler = logging.FileHandler(LOG_DIR / "in-process.log", encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # The tests' own MCP client logs each message it sends at DEBUG, comment bodies included; the
+    # sweep is about what the connector's servers write.
+    handler.addFilter(lambda record: not record.name.startswith("mcp.client"))
+    logging.getLogger().addHandler(handler)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    from tests.log_sweep import MIN_BODY_LENGTH, sweep
+
+    secrets = {API_KEY, OTHER_KEY, GITHUB_TOKEN, "PRIVATE KEY-----", *ISSUED_TOKENS}
+    for module in {item.module for item in session.items if getattr(item, "module", None)}:
+        secrets |= {value for name, value in vars(module).items()
+                    if _SECRET_NAME.search(name) and isinstance(value, str) and len(value) >= 8}
+    bodies = {body for body in COMMENT_BODIES if len(body) >= MIN_BODY_LENGTH}
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    hits = sweep(LOG_DIR, secrets | bodies)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"log sweep: {len(secrets)} secrets and {len(bodies)} comment bodies looked for in "
+                            f"{LOG_DIR}: {len(hits)} found")
+        for file_name, needle in hits:
+            reporter.write_line(f"log sweep: {file_name} holds {'a comment body' if needle in bodies else 'a secret'}"
+                                f" ({needle[:4]}…)", red=True)
+    if hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +105,10 @@ def double(github_double: GitHubDouble) -> Iterator[GitHubDouble]:
     github_double.reset()
     github_double.add_repo(OWNER, REPO, labels=("bug", "enhancement", "documentation", "needs-review"))
     yield github_double
+    for request in github_double.calls("POST", re.compile(r".*/issues/\d+/comments")):
+        if isinstance(request.body, dict) and isinstance(request.body.get("body"), str):
+            COMMENT_BODIES.add(request.body["body"])
+    ISSUED_TOKENS.update(token for _, token, _ in github_double.issued_tokens)
     assert [(r.method, r.path, r.schema_errors) for r in github_double.nonconforming()] == []
 
 
@@ -80,6 +130,7 @@ def make_settings(github_double: GitHubDouble) -> Callable[..., Settings]:
             github_timeout=2,
             public_base_url="https://connector.example.com",
             validate_responses=True,  # off in production; here every response is checked against the spec
+            audit_log=AUDIT_LOG,
         )
         values.update(overrides)
         return Settings(**values).validated()
@@ -102,37 +153,55 @@ def client(make_client, double):
     return make_client()
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+class RedisServer:
     """A real redis-server from PATH on a free loopback port, with nothing saved to disk.
 
     .ci/run installs it; in CI (CI is set) a missing server fails the tests that need it, and on a
     developer's machine it skips them saying what to install."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        message = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    port = free_port()
-    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
+
+    def __init__(self) -> None:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            message = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "no"]
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        self._process = subprocess.Popen(self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                self._process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+    def _answers(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                 sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    break
+                return sock.recv(16).startswith(b"+PONG")
         except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("redis-server did not start")
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
+            return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The session's shared redis-server (see RedisServer)."""
+    server = RedisServer().start()
+    yield server.url
+    server.stop()
 
 
 def keys_file_with(path, name: str, key: str, scopes: list[str], repos: list[str] | None = None):
@@ -187,3 +256,57 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServeProcess:
+    """``connector serve`` in a subprocess, as an operator runs it, with its output in LOG_DIR (so
+    the session's log sweep reads it) and only the environment given (nothing from the shell)."""
+
+    def __init__(self, *args: str, env: dict[str, str], name: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = LOG_DIR / f"{name}-{self.port}.log"
+        self._args = ["serve", "--port", str(self.port), *args]
+        self._env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT),
+                     "CONNECTOR_VALIDATE_RESPONSES": "true", **env}
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, ready_path: str = "/health") -> ServeProcess:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "connector", *self._args], env=self._env,
+                                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(self.url + ready_path, timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"connector serve did not start:\n{self.output()}")
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def __enter__(self) -> ServeProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -49,13 +49,13 @@ def test_operation_is_usable_as_a_chatgpt_action(path, method, operation):
     assert operation["summary"] and len(operation["summary"]) <= 300
     assert operation["description"] and len(operation["description"]) <= 300
     assert isinstance(operation.get("x-openai-isConsequential"), bool)
-    reads = ("/health", "/chatgpt/prs/list", "/chatgpt/events/list", "/chatgpt/runs/list", "/chatgpt/runs/get",
+    reads = ("/health", "/health/ready", "/chatgpt/prs/list", "/chatgpt/events/list", "/chatgpt/runs/list", "/chatgpt/runs/get",
              "/chatgpt/dispatch/status")
     assert operation["x-openai-isConsequential"] is (path not in reads)
     if operation["operationId"] == "list_dispatch_events":
         # Reads the operator's catalog, calls no GitHub and takes no body: only auth can fail.
         assert {"401", "403"} <= set(operation["responses"])
-    elif operation.get("x-connector-hidden"):
+    elif operation["operationId"] == "gateway_dispatch":
         # The gateway route: its GitHub failures, timeouts included, are all github_dispatch_failed.
         assert {"400", "401", "403", "422", "429", "502", "503"} <= set(operation["responses"])
     elif operation.get("security") != []:
@@ -149,9 +149,11 @@ def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_
     served = client.get("/openapi.json").json()
 
     assert served["servers"] == [{"url": "https://gpt-connector.example.org"}]
-    # As written, less the gateway compatibility route and its auth scheme (ChatGPT takes one).
+    # As written, less the routes marked x-connector-hidden: the gateway compatibility route and
+    # its auth scheme (ChatGPT takes one), and the readiness probe.
     expected = json.loads(json.dumps(DOCUMENT))
     del expected["paths"]["/v1/dispatch"], expected["components"]["securitySchemes"]["gatewayApiKey"]
+    del expected["paths"]["/health/ready"]
     assert {k: v for k, v in served.items() if k != "servers"} == {
         k: v for k, v in expected.items() if k != "servers"}
 

@@ -81,10 +81,25 @@ def test_secrets_never_appear_in_repr_or_str():
     ("CONNECTOR_DEFAULT_REPO", "a/../b", "CONNECTOR_DEFAULT_REPO"),
     ("CONNECTOR_CORS_ORIGINS", "chatgpt.com", "CONNECTOR_CORS_ORIGINS"),
     ("CONNECTOR_VALIDATE_RESPONSES", "sometimes", "CONNECTOR_VALIDATE_RESPONSES"),
+    ("CONNECTOR_AUDIT_LOG", "/no/such/directory/audit.log", "CONNECTOR_AUDIT_LOG"),
+    ("CONNECTOR_AUDIT_LOG", "/tmp", "CONNECTOR_AUDIT_LOG"),
+    ("CONNECTOR_METRICS_TOKEN", "short", "CONNECTOR_METRICS_TOKEN"),
+    ("CONNECTOR_METRICS_PORT", "http", "CONNECTOR_METRICS_PORT"),
+    ("CONNECTOR_METRICS_PORT", "70000", "CONNECTOR_METRICS_PORT"),
 ])
 def test_malformed_settings_fail_with_a_message_naming_the_variable(name, value, fragment):
     with pytest.raises(SettingsError, match=fragment):
         Settings.from_env({"CONNECTOR_API_KEY": KEY, name: value})
+
+
+def test_production_settings_are_parsed(tmp_path):
+    settings = Settings.from_env({"CONNECTOR_API_KEY": KEY, "CONNECTOR_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+                                  "CONNECTOR_METRICS_TOKEN": "metrics-token-0123456789", "CONNECTOR_METRICS_PORT": "9090"})
+
+    assert settings.audit_log == tmp_path / "audit.jsonl"
+    assert settings.metrics_token.reveal() == "metrics-token-0123456789" and settings.metrics_port == 9090
+    assert "metrics-token-0123456789" not in repr(settings)
+    assert Settings.from_env({"CONNECTOR_API_KEY": KEY, "CONNECTOR_AUDIT_LOG": "-"}).audit_log is None
 
 
 def test_enterprise_server_api_url_and_default_repo_are_parsed():

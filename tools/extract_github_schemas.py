@@ -28,6 +28,8 @@ OPERATIONS = [
     "apps/get-repo-installation",
     "apps/create-installation-access-token",
     "users/get-authenticated",
+    # /health/ready: is GitHub's API answering? (uncounted against any quota, needs no token)
+    "rate-limit/get",
     # GitHub Actions: the runs a repository_dispatch starts, their jobs, and cancelling one.
     "actions/list-workflow-runs-for-repo",
     "actions/get-workflow-run",

@@ -1,8 +1,14 @@
 """Operations about the connector itself."""
 
-__all__ = ["get_health"]
+from ..context import services
+
+__all__ = ["get_health", "get_readiness"]
 
 
 def get_health() -> dict:
     # Deliberately does not call GitHub: load balancers poll this.
     return {"ok": True}
+
+
+def get_readiness() -> dict:
+    return services().readiness.check()

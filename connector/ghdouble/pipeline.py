@@ -59,6 +59,10 @@ def authorized(token: str | None, header: str | None) -> bool:
     return scheme.lower() in ("token", "bearer") and value.strip() == token
 
 
+# Operations GitHub also answers without credentials that the connector calls that way.
+ANONYMOUS_OPERATIONS = frozenset({"rate-limit/get"})
+
+
 def authenticate(op: Operation | None, header: str | None, *, token: str | None,
                  apps: Apps) -> Caller | Reply:
     """The caller behind ``header``, or GitHub's 401 for it."""
@@ -71,6 +75,8 @@ def authenticate(op: Operation | None, header: str | None, *, token: str | None,
         return Caller() if problem is None else error(401, problem, DOCS)
     if token is not None and authorized(token, header):
         return Caller()
+    if op is not None and op.id in ANONYMOUS_OPERATIONS and not header:
+        return Caller()  # GitHub answers these without credentials (for the caller's address)
     issued = apps.token(value) if scheme in ("token", "bearer") else None
     if issued is not None:  # checked even on an open double, so token refresh can be tested
         return Caller(issued) if issued.live() else error(401, "Bad credentials", DOCS)

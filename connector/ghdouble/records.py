@@ -34,6 +34,7 @@ class RecordedRequest:
     operation_id: str | None = None
     schema_errors: list[str] = field(default_factory=list)
     status: int = 0  # 0 when the connection was dropped on purpose
+    github_request_id: str | None = None  # the x-github-request-id it was answered with
 
 
 @dataclass
@@ -76,6 +77,13 @@ class Recorder:
                 self._used = 0
                 self._reset_at = int(time.time()) + 3600
 
+    def quota(self) -> dict[str, int]:
+        """The core quota as GitHub's /rate_limit reports it."""
+        with self.lock:
+            remaining = max(RATE_LIMIT - self._used, 0)
+            return {"limit": RATE_LIMIT, "remaining": remaining, "reset": self._reset_at,
+                    "used": RATE_LIMIT - remaining}
+
     def set_quota(self, remaining: int, reset_in: int) -> None:
         """The next answer reports ``remaining`` calls left, until ``reset_in`` seconds from now."""
         with self.lock:
@@ -107,5 +115,6 @@ class Recorder:
                 headers["content-type"] = "application/json; charset=utf-8"
             headers.update(reply.headers)
             rec.status = reply.status
+            rec.github_request_id = headers["x-github-request-id"]
             self._requests.append(rec)
         return headers

@@ -49,6 +49,8 @@ class Host(Protocol):
     @property
     def oauth_scopes(self) -> str | None: ...
 
+    def quota(self) -> dict[str, int]: ...
+
 
 class Routes:
     """Operation handlers acting on the ``host`` double's state."""
@@ -75,6 +77,7 @@ class Routes:
             "apps/get-installation": self._get_installation,
             "apps/create-installation-access-token": self._create_token,
             "users/get-authenticated": self._get_viewer,
+            "rate-limit/get": self._get_rate_limit,
         }
 
     def __call__(self, op_id: str, repo: Repo | None, params: dict[str, str],
@@ -224,6 +227,12 @@ class Routes:
         if self._host.oauth_scopes is not None:
             reply.headers["x-oauth-scopes"] = self._host.oauth_scopes
         return reply
+
+    def _get_rate_limit(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        """The core quota as the headers of the last answer reported it; GitHub lists more
+        resources, which nothing here uses."""
+        core = self._host.quota()
+        return Reply(200, {"resources": {"core": core}, "rate": core})
 
     def _get_app(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
         apps = self._host.apps

@@ -315,6 +315,9 @@ class GitHubDouble:
         self._faults.add(method, path_pattern, status=status, json=json, headers=headers,
                          delay=delay, times=times, drop=drop)
 
+    def quota(self) -> dict[str, int]:
+        return self._recorder.quota()
+
     def set_quota(self, remaining: int, reset_in: int = 3600) -> None:
         """Let the next answer's ``x-ratelimit-remaining`` be ``remaining`` (0: that call was the
         last one the quota allowed), resetting ``reset_in`` seconds from now."""
