@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 from .request_id import configure_logging
@@ -14,6 +17,10 @@ from .settings import Settings, SettingsError
 __all__ = ["main"]
 
 log = logging.getLogger("connector")
+
+# Longer than a write waiting on GitHub (CONNECTOR_GITHUB_TIMEOUT, 10 s by default) or a wait for a
+# run's state to change (wait_seconds, at most 25 s).
+GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--sandbox", action="store_true",
                        help="use an embedded GitHub double even if GITHUB_TOKEN is set")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (default 1); with several, set CONNECTOR_REDIS_URL so that "
+                            "idempotency and rate limits hold across them")
     mcp = commands.add_parser("mcp", help="serve the operations as MCP tools to a local client over stdin/stdout")
     mcp.add_argument("--stdio", action="store_true", required=True,
                      help="talk MCP over stdin/stdout (over HTTP, `connector serve` serves /mcp)")
@@ -52,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             return _new_key(args.name, args.scopes, args.repos)
         if args.command == "mcp":
             return _mcp_stdio(args.sandbox)
-        return _serve(args.host, args.port, args.sandbox)
+        return _serve(args.host, args.port, args.sandbox, args.workers)
     except SettingsError as exc:
         print(f"connector: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -131,19 +141,70 @@ def _settings_or_sandbox(force_sandbox: bool) -> tuple[Settings, Any]:
     return dataclasses.replace(settings, sandbox=False).validated(), None
 
 
-def _serve(host: str, port: int, force_sandbox: bool) -> int:
+def _serve(host: str, port: int, force_sandbox: bool, workers: int) -> int:
     import uvicorn
 
-    from .app import create_app
-
+    if workers < 1:
+        raise SettingsError("--workers must be 1 or more")
     settings, sandbox = _settings_or_sandbox(force_sandbox)
-    app = create_app(settings)
-    if sandbox is not None:
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        print(sandbox.banner(f"http://{shown_host}:{port}"), flush=True)
+    if sandbox is not None and workers > 1:
+        sandbox.stop()
+        raise SettingsError("the sandbox's GitHub double lives in one process, so it serves one worker; "
+                            "drop --workers, or set GITHUB_TOKEN (or a GitHub App) to run several")
+    if workers > 1 and settings.redis_url is None:
+        log.warning("--workers %d without CONNECTOR_REDIS_URL: each worker keeps its own idempotency records and "
+                    "rate-limit counters, so a repeated write can reach GitHub once per worker", workers)
+    metrics_dir = _multiprocess_metrics_dir(settings, workers)
+    options: dict[str, Any] = dict(
+        host=host, port=port, log_level="info",
+        # Forwarded headers are believed from CONNECTOR_TRUSTED_PROXIES only, never from uvicorn's
+        # own default (127.0.0.1, or FORWARDED_ALLOW_IPS), so one setting decides who the caller is.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=[str(network) for network in settings.trusted_proxies] or None,
+        # On SIGTERM uvicorn stops accepting and lets requests in flight finish, a write waiting on
+        # GitHub included, for up to this long (orchestrators: allow a few seconds more).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        if settings.metrics_port is not None:
+            _serve_metrics(host, settings.metrics_port)
+        if workers == 1:
+            from .app import create_app
+
+            app = create_app(settings)
+            if sandbox is not None:
+                shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+                print(sandbox.banner(f"http://{shown_host}:{port}"), flush=True)
+            uvicorn.run(app, **options)
+        else:  # each worker process builds its app from the same environment
+            uvicorn.run("connector.app:app_from_environment", factory=True, workers=workers, **options)
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _multiprocess_metrics_dir(settings: Settings, workers: int) -> str | None:
+    """With several workers and metrics on, a fresh directory they all write their samples to
+    (prometheus-client reads the variable when it is first imported, in each worker)."""
+    from .metrics import MULTIPROCESS_DIR
+
+    if workers == 1 or (settings.metrics_token is None and settings.metrics_port is None):
+        return None
+    if os.environ.get(MULTIPROCESS_DIR):
+        return None  # the operator's own; emptying it between runs is theirs too
+    directory = tempfile.mkdtemp(prefix="connector-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    return directory
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """``/metrics`` on a port of its own, in this process (with several workers, the parent's)."""
+    from prometheus_client import start_http_server
+
+    from .metrics import registry_to_scrape
+
+    start_http_server(port, addr=host, registry=registry_to_scrape())
+    log.info("metrics on http://%s:%d/metrics", host, port)
