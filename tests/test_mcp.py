@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from connector.app import create_app
 from connector.mcp_tools import tools_from_document, tools_markdown
 from connector.spec import advertised_document, document_for
 
-from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO, LiveServer
+from tests.conftest import API_KEY, GITHUB_TOKEN, LOG_DIR, OWNER, REPO, LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -292,3 +293,19 @@ def test_mcp_can_be_switched_off(make_settings, double):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_a_tool_call_is_audited_like_the_http_route(make_settings, double, pr):
+    audit = LOG_DIR / f"mcp-audit-{uuid.uuid4().hex}.log"
+    with LiveServer(create_app(make_settings(audit_log=audit))) as server:
+        async def scenario():
+            async with mcp_client(server.url) as client:
+                await client.call_tool("comment_on_pull_request", {
+                    "owner": OWNER, "repo": REPO, "number": pr, "body": "Audited through MCP, never logged."})
+
+        run(scenario)
+
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line["operation"], line["key"], line["number"], line["status"]) for line in lines] == [
+        ("comment_on_pull_request", "key-1", pr, 201)]
+    assert "never logged" not in audit.read_text()
