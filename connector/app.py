@@ -19,11 +19,11 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from starlette.responses import Response
 
     from . import openapi31
+    from .audit import AuditLog
     from .auth import security_handlers
     from .body_limit import BodyLimitMiddleware
     from .client_ip import ClientIpMiddleware
     from .context import Services, ServicesMiddleware
-    from .audit import AuditLog
     from .errors import install_error_handler
     from .events import EventCatalog, load_catalog
     from .idempotency import IdempotencyStore, RedisIdempotencyStore
@@ -143,25 +143,7 @@ def _github_listener(metrics: Metrics | None) -> Callable[[GitHubAnswer], None]:
 
 def _record_consumers(audit: AuditLog, metrics: Metrics | None) -> list[Callable[[RequestRecord], None]]:
     """What happens to each request's record once it is answered: the audit log, and the metrics."""
-    if metrics is None:
-        return [audit.write]
-
-    def measure(record: RequestRecord) -> None:
-        refused_by = None
-        if record.status == 429:
-            refused_by = "github" if record.code == "github_rate_limited" else record.limited_by or "key"
-        metrics.request(record.operation or _route_label(record.path), record.status, record.seconds(),
-                        replayed=record.replayed, refused_by=refused_by)
-
-    return [audit.write, measure]
-
-
-def _route_label(path: str) -> str:
-    """A metrics label for a request no operation answered: a fixed route's path, else "other"
-    (scanners' paths must not become labels, each one a new time series)."""
-    if path.startswith("/v1/runs/"):
-        return "run_events"
-    return path if path in (METRICS_PATH, MCP_PATH, WEBHOOK_PATH, "/openapi.json") else "other"
+    return [audit.write] if metrics is None else [audit.write, metrics.request]
 
 
 def _stores(settings: Settings) -> dict:

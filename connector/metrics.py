@@ -22,6 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import Unauthorized
+from .mcp_endpoint import MCP_PATH
+from .request_record import RequestRecord
+from .webhooks import WEBHOOK_PATH
 
 if TYPE_CHECKING:
     from .github import GitHubAnswer
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Metrics", "metrics_for", "metrics_endpoint", "registry_to_scrape", "METRICS_PATH"]
 
 METRICS_PATH = "/metrics"
+_FIXED_ROUTES = frozenset({METRICS_PATH, MCP_PATH, WEBHOOK_PATH, "/openapi.json"})
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # Seconds. ChatGPT gives up near 45 s and waits (wait_seconds) last up to 25 s, so the top
@@ -61,18 +65,28 @@ class Metrics:
                                 "Requests refused with 429, by which limit: the API key's, the address's, or GitHub's.",
                                 ["limit"])
 
-    def request(self, operation: str, status: int, seconds: float, *, replayed: bool, refused_by: str | None) -> None:
-        self.requests.labels(operation, str(status)).inc()
-        self.latency.labels(operation).observe(seconds)
-        if replayed:
+    def request(self, record: RequestRecord) -> None:
+        """Count one answered request."""
+        operation = record.operation or _route_label(record.path)
+        self.requests.labels(operation, str(record.status)).inc()
+        self.latency.labels(operation).observe(record.seconds())
+        if record.replayed:
             self.replays.labels(operation).inc()
-        if refused_by is not None:
-            self.refusals.labels(refused_by).inc()
+        if record.status == 429:
+            self.refusals.labels("github" if record.code == "github_rate_limited" else record.limited_by or "key").inc()
 
     def github_answer(self, answer: GitHubAnswer) -> None:
         self.github_requests.labels(answer.endpoint, str(answer.status)).inc()
         if answer.quota is not None:
             self.github_quota.labels(answer.quota_bucket).set(answer.quota.remaining)
+
+
+def _route_label(path: str) -> str:
+    """The label for a request no operation answered: a fixed route's path, else "other" (a
+    scanner's paths must not become labels, each one a new time series)."""
+    if path.startswith("/v1/runs/"):
+        return "run_events"
+    return path if path in _FIXED_ROUTES else "other"
 
 
 _metrics: Metrics | None = None
