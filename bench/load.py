@@ -147,25 +147,10 @@ def wait_for_port(process: Process, port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"{process.name} did not listen on {port}:\n{process.tail()}")
 
 
-# The double in a process of its own, as in bench/serve.py, but with GitHub's hourly quota (5,000
-# calls, which this load spends in seconds) topped up twice a second, and its request log emptied
-# so that its memory stays flat: the run measures the connector, not a quota it would wait out.
-DOUBLE = """
-import sys, time
-from connector.ghdouble import GitHubDouble, seed_demo
-from connector.ghdouble.records import RATE_LIMIT
-double = GitHubDouble(token=sys.argv[2]).start(port=int(sys.argv[1]))
-seed_demo(double)
-while True:
-    time.sleep(0.5)
-    double.clear_requests()
-    double.set_quota(RATE_LIMIT - 1, 3600)
-"""
-
-
 def start_double(python: str, workdir: Path) -> tuple[Process, str]:
     port = free_port()
-    double = Process("double", [python, "-c", DOUBLE, str(port), TOKEN], workdir / "double.log")
+    double = Process("double", [python, str(ROOT / "bench" / "serve.py"), "double", str(port), "-", TOKEN, "-"],
+                     workdir / "double.log")
     wait_for_port(double, port)
     return double, f"http://127.0.0.1:{port}"
 
