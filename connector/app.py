@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from typing import TextIO
 
 from .startup import long_lived_objects
 
@@ -55,7 +56,9 @@ log = logging.getLogger(__name__)
 MAX_MCP_REQUEST_BYTES = max(MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES) + 4096
 
 
-def create_app(settings: Settings) -> AsyncApp:
+def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> AsyncApp:
+    """The connector for ``settings``. ``audit_stream`` replaces stdout for the audit log when
+    CONNECTOR_AUDIT_LOG is unset (``connector mcp --stdio`` speaks MCP on stdout)."""
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
     keys = KeyRing(settings.api_keys, settings.keys_file)
@@ -90,7 +93,7 @@ def create_app(settings: Settings) -> AsyncApp:
     # Next, so the audit log and metrics see every answer, the other middlewares' refusals too.
     app.add_middleware(RequestRecordMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        trusted_proxies=settings.trusted_proxies,
-                       done=_record_consumers(AuditLog(settings.audit_log, writes), metrics))
+                       done=_record_consumers(AuditLog(settings.audit_log, writes, stream=audit_stream), metrics))
     app.add_middleware(OperationNoteMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
     # Outside the exception middleware, so 401s and validation errors carry CORS headers too.
     app.add_middleware(

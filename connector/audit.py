@@ -20,6 +20,7 @@ import logging.handlers
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
 from .request_record import RequestRecord
 
@@ -36,15 +37,15 @@ def outcome(record: RequestRecord) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _logger_for(destination: Path | None) -> logging.Logger:
+def _logger_for(destination: Path | None, stream: TextIO) -> logging.Logger:
     """One logger, and so one open file, per destination and process, however many apps use it.
 
     A logger of its own, outside the logging tree: audit lines keep their format whatever the root
     logger's, and never show up a second time in the application log.
     """
-    logger = logging.Logger(f"connector.audit:{destination or 'stdout'}", logging.INFO)
+    logger = logging.Logger(f"connector.audit:{destination or stream.name}", logging.INFO)
     if destination is None:
-        handler: logging.Handler = logging.StreamHandler(sys.stdout)
+        handler: logging.Handler = logging.StreamHandler(stream)
     else:
         handler = logging.handlers.WatchedFileHandler(destination, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -53,9 +54,11 @@ def _logger_for(destination: Path | None) -> logging.Logger:
 
 
 class AuditLog:
-    def __init__(self, destination: Path | None, writes: frozenset[str]) -> None:
+    def __init__(self, destination: Path | None, writes: frozenset[str], *, stream: TextIO | None = None) -> None:
+        """``stream``: where lines go without a ``destination`` (stdout; stderr where stdout is
+        a protocol channel, as for ``connector mcp --stdio``)."""
         self._writes = writes
-        self._logger = _logger_for(destination)
+        self._logger = _logger_for(destination, stream or sys.stdout)
 
     def wants(self, record: RequestRecord) -> bool:
         """Writes, whatever their outcome, and every refusal (a 4xx) of any request."""

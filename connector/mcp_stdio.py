@@ -10,6 +10,8 @@ apply, as they would to the same key over HTTP. The caller is taken to be on thi
 
 from __future__ import annotations
 
+import sys
+
 from typing import Any
 
 import anyio
@@ -47,5 +49,7 @@ def run_stdio(settings: Settings) -> None:
     def caller(ctx: Any) -> tuple[dict[str, str], dict[str, Any]]:
         return headers, LOCAL_CALLER
 
-    server = build_server(tools, create_app(settings), caller)
+    # stdout is the MCP channel: audit lines go to stderr, which clients keep as the server's log.
+    # (The SDK also diverts stray writes to stdout while it serves; this does not rely on that.)
+    server = build_server(tools, create_app(settings, audit_stream=sys.stderr), caller)
     anyio.run(serve_stdio, server)

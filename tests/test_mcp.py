@@ -309,3 +309,39 @@ def test_a_tool_call_is_audited_like_the_http_route(make_settings, double, pr):
     assert [(line["operation"], line["key"], line["number"], line["status"]) for line in lines] == [
         ("comment_on_pull_request", "key-1", pr, 201)]
     assert "never logged" not in audit.read_text()
+
+
+def test_stdio_writes_nothing_but_mcp_on_stdout(double, pr):
+    """The audit log goes to stdout by default, but over stdio stdout is the MCP channel: a write
+    and a refusal there must leave only JSON-RPC messages on it (their audit lines on stderr)."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "GITHUB_TOKEN": GITHUB_TOKEN,
+           "GITHUB_API_URL": double.url, "CONNECTOR_API_KEY": API_KEY, "CONNECTOR_ALLOWED_REPOS": f"{OWNER}/{REPO}"}
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "add_labels_to_pull_request", "arguments": {**REPO_ARGS, "number": pr, "labels": ["bug"]}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "list_pull_requests", "arguments": {"owner": OWNER, "repo": "elsewhere"}}},
+    ]
+    process = subprocess.Popen([sys.executable, "-m", "connector", "mcp", "--stdio"], env=env, cwd=ROOT,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    answers = []
+    try:
+        for message in messages:
+            process.stdin.write(json.dumps(message) + "\n")
+            process.stdin.flush()
+            if "id" in message:
+                answers.append(json.loads(process.stdout.readline()))
+    finally:
+        process.stdin.close()  # end of input: the server exits
+        rest, errors = process.stdout.read(), process.stderr.read()
+        process.wait(timeout=30)
+    (LOG_DIR / f"mcp-stdio-{uuid.uuid4().hex}.log").write_text(errors + rest)  # for the session's log sweep
+
+    assert [answer["id"] for answer in answers] == [1, 2, 3] and rest.strip() == ""
+    assert [answer["result"].get("isError", False) for answer in answers[1:]] == [False, True]
+    audited = [json.loads(line) for line in errors.splitlines() if line.startswith('{"time"')]
+    assert [(line["operation"], line["status"]) for line in audited] == [
+        ("add_labels_to_pull_request", 200), ("list_pull_requests", 403)]
