@@ -100,9 +100,12 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-        expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID", "Idempotent-Replayed"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE ends an MCP session
+        # A browser-based MCP client sends and reads the streamable-HTTP transport's headers too.
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID",
+                       "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"],
+        expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID", "Idempotent-Replayed",
+                        "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Mcp-Session-Id"],
         max_age=600,
     )
     app.add_middleware(ServicesMiddleware, services=services)

@@ -23,6 +23,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .client_ip import client_ip
@@ -59,6 +60,7 @@ class RateLimits:
         self._per_key = [item for text in per_key for item in parse_many(text)]
         self._per_ip = [item for text in per_ip for item in parse_many(text)]
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri or "memory://"))
+        self.shared = storage_uri is not None  # counted in Redis: each check is a network round trip
 
     @property
     def limits_addresses(self) -> bool:
@@ -113,7 +115,10 @@ class RateLimitIpMiddleware:
         if scope["type"] == "http" and self.limits.limits_addresses:
             address = client_ip(scope, self.trusted_proxies) or "unknown"
             try:
-                self.limits.check_address(address)
+                if self.limits.shared:  # not on the event loop: a slow Redis would stall every request
+                    await anyio.to_thread.run_sync(self.limits.check_address, address)
+                else:
+                    self.limits.check_address(address)
             except RateLimited as refusal:
                 await send_problem(send, refusal)
                 return

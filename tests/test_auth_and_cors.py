@@ -72,6 +72,20 @@ def test_preflight_is_answered_without_authentication(anonymous, double):
     assert "authorization" in response.headers["access-control-allow-headers"].lower()
 
 
+def test_a_browser_mcp_client_may_send_and_read_the_transports_headers(anonymous, double):
+    response = anonymous.options("/mcp", headers={
+        "Origin": "https://chatgpt.com",
+        "Access-Control-Request-Method": "DELETE",
+        "Access-Control-Request-Headers": "authorization, mcp-session-id, mcp-protocol-version",
+    })
+
+    assert response.status_code == 200
+    allowed = response.headers["access-control-allow-headers"].lower()
+    assert "mcp-session-id" in allowed and "mcp-protocol-version" in allowed
+    answered = anonymous.get("/health", headers={"Origin": "https://chatgpt.com"})
+    assert "mcp-session-id" in answered.headers["access-control-expose-headers"].lower()
+
+
 @pytest.mark.parametrize("headers, body, status", [
     ({}, BODY, 401),                                                  # produced by Connexion's security
     ({"Authorization": f"Bearer {API_KEY}"}, {"state": "x"}, 400),   # produced by request validation

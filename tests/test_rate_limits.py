@@ -74,3 +74,21 @@ def test_with_redis_down_limits_fail_open_and_say_so(make_settings, double, capl
 
     assert [list_prs(client).status_code for _ in range(3)] == [200, 200, 200]
     assert "rate limit not checked" in caplog.text
+
+
+def test_an_address_limit_counted_in_redis_refuses_and_is_named_in_the_metrics(make_settings, double, redis_url):
+    from prometheus_client import REGISTRY
+
+    def refused_by_address() -> float:  # read in-process: a scrape over HTTP would be refused too
+        return REGISTRY.get_sample_value("connector_rate_limit_refusals_total", {"limit": "ip"}) or 0.0
+
+    redis.Redis.from_url(redis_url).flushdb()
+    settings = make_settings(ip_rate_limit=("2/minute",), redis_url=Secret(redis_url),
+                             metrics_token=Secret("metrics-token-0123456789abcdef"))
+    client = create_app(settings).test_client(headers={"Authorization": f"Bearer {API_KEY}"})
+    before = refused_by_address()
+
+    answers = [list_prs(client).status_code for _ in range(3)]
+
+    assert answers == [200, 200, 429]
+    assert refused_by_address() - before == 1  # noted from the thread the Redis check ran in
