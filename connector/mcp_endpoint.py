@@ -80,12 +80,20 @@ class McpEndpoint:
                                     "ASGI server with lifespan events on (uvicorn's default).")
             from .mcp_server import build_server, session_manager  # the SDK, imported once it is needed
 
-            server = build_server(self.tools, self._app, _http_caller)
+            server = build_server(self.tools, self._app, _http_caller, self._scopes_of)
             manager = session_manager(server, self.max_request_body_size)
             await self._task_group.start(_run, manager)
             log.info("MCP endpoint started with %d tools", len(self.tools))
             self._handle = manager.handle_request
             return self._handle
+
+
+    def _scopes_of(self, ctx: Any) -> frozenset[str] | None:
+        request = ctx.request  # the POST to /mcp, authenticated in __call__
+        if request is None:
+            return None
+        token_info = authenticate(self.keys, request.headers.get("authorization", ""), scope=None, what="MCP")
+        return token_info["key"].scopes
 
 
 async def _run(manager: Any, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

@@ -1,6 +1,7 @@
 """The MCP server: the SDK's low-level ``Server`` with the generated tools, over streamable HTTP or stdio.
 
-``tools/list`` answers the tools :mod:`connector.mcp_tools` generated from the advertised document.
+``tools/list`` answers the tools :mod:`connector.mcp_tools` generated from the advertised document
+that the caller's key has the scopes for.
 ``tools/call`` sends the arguments as the JSON body of a request to the tool's own HTTP route, in
 process (:mod:`connector.inprocess`), with the caller's ``Authorization`` header: validation,
 scopes, allowlists, the event catalog, label rules and the handler are the route's. A 2xx answer
@@ -33,6 +34,8 @@ __all__ = ["Caller", "build_server", "session_manager", "serve_stdio"]
 
 # What a tool call's inner request carries: its headers, and the scope of the request it is made for.
 Caller = Callable[[ServerRequestContext[Any, Any]], tuple[dict[str, str], Mapping[str, Any] | None]]
+# The scopes of the key behind a request (None: show every tool).
+Scopes = Callable[[ServerRequestContext[Any, Any]], frozenset[str] | None]
 
 INSTRUCTIONS = (
     "Dispatch GitHub Actions workflows and work with pull requests, within what the operator allows. "
@@ -40,12 +43,18 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(tools: list[ToolSpec], app: ASGIApp, caller: Caller) -> Server[Any]:
+def build_server(tools: list[ToolSpec], app: ASGIApp, caller: Caller, scopes_of: Scopes | None = None) -> Server[Any]:
+    """``scopes_of`` narrows ``tools/list`` to the tools the caller's key may call: a tool it would
+    only be refused (403 insufficient_scope) is one more thing for a model to get wrong."""
     by_name = {tool.name: tool for tool in tools}
-    listed = types.ListToolsResult(tools=[_tool(spec) for spec in tools])
+    described = {tool.name: _tool(tool) for tool in tools}
+    everything = types.ListToolsResult(tools=list(described.values()))
 
     async def list_tools(ctx: ServerRequestContext[Any, Any], params: Any) -> types.ListToolsResult:
-        return listed
+        scopes = scopes_of(ctx) if scopes_of is not None else None
+        if scopes is None:
+            return everything
+        return types.ListToolsResult(tools=[described[spec.name] for spec in tools if spec.scopes <= scopes])
 
     async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         spec = by_name.get(params.name)

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 
 from .events import load_catalog
+from .keys import KeyRing
 from .mcp_tools import tools_from_document
 from .settings import Secret, Settings, SettingsError
 from .spec import advertised_document, document_for_settings
@@ -49,7 +50,13 @@ def run_stdio(settings: Settings) -> None:
     def caller(ctx: Any) -> tuple[dict[str, str], dict[str, Any]]:
         return headers, LOCAL_CALLER
 
+    keys = KeyRing(settings.api_keys, settings.keys_file)
+
+    def scopes_of(ctx: Any) -> frozenset[str] | None:  # looked up each time: the keys file may change
+        key = keys.find(stdio_key(settings).reveal())
+        return key.scopes if key is not None else None
+
     # stdout is the MCP channel: audit lines go to stderr, which clients keep as the server's log.
     # (The SDK also diverts stray writes to stdout while it serves; this does not rely on that.)
-    server = build_server(tools, create_app(settings, audit_stream=sys.stderr), caller)
+    server = build_server(tools, create_app(settings, audit_stream=sys.stderr), caller, scopes_of)
     anyio.run(serve_stdio, server)

@@ -20,7 +20,7 @@ building the tool list costs an app nothing it would not pay anyway.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .spec import is_write
@@ -40,6 +40,7 @@ class ToolSpec:
     method: str  # upper case, as the route is called
     path: str
     takes_body: bool
+    scopes: frozenset[str] = frozenset()  # what the caller's key needs (the operation's bearerAuth scopes)
 
 def tools_from_document(document: dict[str, Any]) -> list[ToolSpec]:
     """The tools for an advertised document, in the document's order."""
@@ -50,7 +51,9 @@ def tools_from_document(document: dict[str, Any]) -> list[ToolSpec]:
             operation = item.get(method)
             if operation is None or not operation.get("security", default_security):
                 continue
-            tools.append(_tool(document, path, method, operation))
+            requirement = operation.get("security", default_security)[0]  # each operation names one
+            scopes = frozenset(scope for names in requirement.values() for scope in names)
+            tools.append(replace(_tool(document, path, method, operation), scopes=scopes))
     return tools
 
 def _tool(document: dict[str, Any], path: str, method: str, operation: dict[str, Any]) -> ToolSpec:

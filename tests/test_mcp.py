@@ -24,7 +24,7 @@ from connector.app import create_app
 from connector.mcp_tools import tools_from_document, tools_markdown
 from connector.spec import advertised_document, document_for
 
-from tests.conftest import API_KEY, GITHUB_TOKEN, LOG_DIR, OWNER, REPO, LiveServer
+from tests.conftest import API_KEY, GITHUB_TOKEN, LOG_DIR, OWNER, REPO, LiveServer, keys_file_with
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -345,3 +345,18 @@ def test_stdio_writes_nothing_but_mcp_on_stdout(double, pr):
     audited = [json.loads(line) for line in errors.splitlines() if line.startswith('{"time"')]
     assert [(line["operation"], line["status"]) for line in audited] == [
         ("add_labels_to_pull_request", 200), ("list_pull_requests", 403)]
+
+
+def test_tools_list_shows_a_key_only_the_tools_its_scopes_allow(make_settings, double, tmp_path):
+    reader_key = "reader-key-0123456789abcdef0123"
+    keys_file = keys_file_with(tmp_path / "keys.toml", "reader", reader_key, ["prs:read", "runs:read"])
+    with LiveServer(create_app(make_settings(keys_file=keys_file))) as server:
+        async def names_for(key):
+            async with mcp_client(server.url, key=key) as client:
+                return {tool.name for tool in (await client.list_tools()).tools}
+
+        reader, full = run(names_for, reader_key), run(names_for, API_KEY)
+
+    assert reader == {"list_pull_requests", "list_workflow_runs", "get_workflow_run"}
+    everything = tools_from_document(advertised_document(document_for(has_default_repo=False)))
+    assert full == {tool.name for tool in everything}
