@@ -14,6 +14,7 @@ import hmac
 import json
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -43,20 +44,26 @@ def webhook_endpoint(secret: Secret, store: RunStore):  # noqa: ANN201 - a Starl
         delivery = request.headers.get("x-github-delivery", "")
         if not 1 <= len(delivery) <= 100:
             raise BadRequest([FieldError("X-GitHub-Delivery", "is required (GitHub sends one per delivery)")])
-        if not store.first_delivery(delivery):
+        # The store may be Redis: its calls, and parsing a delivery of up to 25 MB, run in a worker
+        # thread so that a slow Redis or a large payload does not stall the event loop.
+        if not await run_in_threadpool(store.first_delivery, delivery):
             raise DuplicateDelivery(f"Delivery {delivery} was already received; it is not applied twice.")
         event = request.headers.get("x-github-event", "")
         if event == "ping":
             return JSONResponse({"ok": True, "event": "ping"})
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise BadRequest([FieldError("$", "the delivery is not JSON; choose content type application/json "
-                                              "on the webhook")]) from None
-        applied = _apply(store, event, payload)
+        applied = await run_in_threadpool(_parse_and_apply, store, event, body)
         return JSONResponse({"ok": True, "event": event, "applied": applied}, status_code=200 if applied else 202)
 
     return github_webhook
+
+
+def _parse_and_apply(store: RunStore, event: str, body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise BadRequest([FieldError("$", "the delivery is not JSON; choose content type application/json "
+                                          "on the webhook")]) from None
+    return _apply(store, event, payload)
 
 
 def _apply(store: RunStore, event: str, payload: Any) -> bool:
