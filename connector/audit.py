@@ -28,6 +28,8 @@ __all__ = ["AuditLog", "outcome"]
 
 
 def outcome(record: RequestRecord) -> str:
+    if record.status == 0:  # no answer went out (the caller hung up, or the server failed mid-way)
+        return "unknown"
     if record.status < 400:
         return "replayed" if record.replayed else "dry_run" if record.dry_run else "ok"
     if record.status < 500:

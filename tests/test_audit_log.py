@@ -149,3 +149,12 @@ def test_the_client_address_is_the_one_a_trusted_proxy_forwarded(make_settings, 
 
     lines = [json.loads(line) for line in audit_file.read_text().splitlines()]
     assert [line["client_ip"] for line in lines] == ["203.0.113.9", "127.0.0.1"]
+
+
+def test_an_answer_that_never_went_out_is_unknown():
+    from connector.audit import outcome
+    from connector.request_record import RequestRecord
+
+    record = RequestRecord(method="POST", path="/chatgpt/dispatch", client_ip=None, x_request_id="-")
+
+    assert outcome(record) == "unknown"
