@@ -16,6 +16,7 @@ PyGithub's own ``AppInstallationAuth`` lacks for a shared service is added here:
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +60,7 @@ class Credentials(Protocol):
 class TokenCredentials:
     def __init__(self, token: Secret) -> None:
         self._token = token
+        self._bucket = "token-" + hashlib.sha256(token.reveal().encode()).hexdigest()[:12]
 
     def token_for(self, repo: Repository) -> str:
         return self._token.reveal()
@@ -70,7 +72,9 @@ class TokenCredentials:
         return "a personal access token (GITHUB_TOKEN)"
 
     def quota_bucket(self, repo: Repository) -> str:
-        return "token"
+        # Named by a digest of the token, so deployments with different tokens that share a Redis
+        # never share a block (a prefix of SHA-256 of a random token tells nothing about it).
+        return self._bucket
 
 
 @dataclass

@@ -47,7 +47,7 @@ from .errors import (
     NotFound,
 )
 from .credentials import AppCredentials, Credentials, TokenCredentials
-from .github_quota import GitHubQuota, QuotaReading
+from .github_quota import GitHubQuota, QuotaReading, SharedBlocks
 from .settings import Secret, Settings
 
 __all__ = ["GitHub", "GitHubAnswer", "Repository", "github_client", "read_retry", "translate"]
@@ -92,10 +92,12 @@ def read_retry() -> Retry:
 
 def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] | None = None) -> GitHub | None:
     """The client for the credentials the settings name (a token or a GitHub App), if any;
-    ``listener`` hears of every answer GitHub gives it."""
+    ``listener`` hears of every answer GitHub gives it. With Redis, what GitHub says about its
+    rate limits is shared with every process (connector.github_quota)."""
+    shared = SharedBlocks(settings.redis_url.reveal()) if settings.redis_url is not None else None
     if settings.github_token is not None:
         return GitHub(base_url=settings.github_api_url, token=settings.github_token, timeout=settings.github_timeout,
-                      listener=listener)
+                      listener=listener, quota=GitHubQuota(shared=shared))
     if settings.github_app_id is not None and settings.github_app_private_key is not None:
         credentials = AppCredentials(
             app_id=settings.github_app_id, private_key=settings.github_app_private_key,
@@ -103,7 +105,7 @@ def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] |
             timeout=settings.github_timeout, user_agent=USER_AGENT, retry=read_retry(),
         )
         return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout,
-                      listener=listener)
+                      listener=listener, quota=GitHubQuota(shared=shared))
     return None
 
 
@@ -150,11 +152,11 @@ class GitHubAnswer:
 class GitHub:
     def __init__(self, *, base_url: str, timeout: int, token: Secret | None = None,
                  credentials: Credentials | None = None, pool_size: int = 16,
-                 listener: Callable[[GitHubAnswer], None] | None = None) -> None:
+                 listener: Callable[[GitHubAnswer], None] | None = None, quota: GitHubQuota | None = None) -> None:
         if (token is None) == (credentials is None):
             raise ValueError("give either a token or credentials")
         self._timeout = timeout
-        self._quota = GitHubQuota()
+        self._quota = quota or GitHubQuota()
         self._listener = listener
         self._credentials: Credentials = credentials if credentials is not None else TokenCredentials(token)
         self._auth = _TokenOfTheCall()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 
 import pytest
 
+from connector.github_quota import SHARED_LOOKUP_SECONDS
+from connector.settings import Secret
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO, eventually
 
 BASE = f"/repos/{OWNER}/{REPO}"
@@ -198,3 +201,22 @@ def test_no_error_response_contains_a_secret(client, double, pr):
         assert response.status_code >= 400
         assert GITHUB_TOKEN not in response.text and API_KEY not in response.text
         assert "Traceback" not in response.text
+
+
+def test_a_limit_one_instance_hears_of_stops_the_others_sharing_redis(make_client, double, pr, redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    first, second = make_client(redis_url=Secret(redis_url)), make_client(redis_url=Secret(redis_url))
+    assert list_prs(second).status_code == 200  # before the limit: second looks in Redis, finds nothing
+    double.rate_limit_secondary("GET", f"{BASE}/pulls", retry_after=30)
+    assert list_prs(first).status_code == 429  # GitHub tells the first instance
+    sent = len(double.requests)
+
+    time.sleep(SHARED_LOOKUP_SECONDS + 0.1)  # the second instance looks in Redis at most this often
+
+    refused = list_prs(second)
+
+    assert refused.status_code == 429 and refused.json()["code"] == "github_rate_limited"
+    assert 28 <= refused.json()["retry_after"] <= 30
+    assert len(double.requests) == sent  # it did not ask GitHub
