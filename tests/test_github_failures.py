@@ -203,16 +203,23 @@ def test_no_error_response_contains_a_secret(client, double, pr):
         assert "Traceback" not in response.text
 
 
-def test_a_limit_one_instance_hears_of_stops_the_others_sharing_redis(make_client, double, pr, redis_url):
+@pytest.fixture
+def empty_redis(redis_url):
+    """The session's Redis, emptied before and after: a block left there would stop every later
+    test that uses it with the same token."""
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    first, second = make_client(redis_url=Secret(redis_url)), make_client(redis_url=Secret(redis_url))
+    yield redis_url
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def test_a_limit_one_instance_hears_of_stops_the_others_sharing_redis(make_client, double, pr, empty_redis):
+    first, second = make_client(redis_url=Secret(empty_redis)), make_client(redis_url=Secret(empty_redis))
     assert list_prs(second).status_code == 200  # before the limit: second looks in Redis, finds nothing
     double.rate_limit_secondary("GET", f"{BASE}/pulls", retry_after=30)
     assert list_prs(first).status_code == 429  # GitHub tells the first instance
     sent = len(double.requests)
-
     time.sleep(SHARED_LOOKUP_SECONDS + 0.1)  # the second instance looks in Redis at most this often
 
     refused = list_prs(second)
