@@ -28,7 +28,6 @@ class Readiness:
         self._github_url = settings.github_api_url.rstrip("/") + "/rate_limit"
         self._user_agent = user_agent
         self._redis_url = settings.redis_url
-        self._redis: Any = None
 
     def check(self) -> dict[str, Any]:
         """Each dependency's state; raises ``NotReady`` (503) naming those that failed."""
@@ -57,9 +56,7 @@ class Readiness:
 
         started = time.monotonic()
         try:
-            if self._redis is None:
-                self._redis = connect(self._redis_url.reveal())
-            self._redis.ping()
+            connect(self._redis_url.reveal()).ping()
         except unreachable() as exc:
             return {"ok": False, "detail": f"Redis could not be reached ({type(exc).__name__})."}
         return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}

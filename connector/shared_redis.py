@@ -6,6 +6,7 @@ waiting on a Redis that does not answer would otherwise outlive ChatGPT's ~45 s.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +14,11 @@ from typing import Any
 __all__ = ["connect", "unreachable", "outage_becomes"]
 
 
+@functools.lru_cache(maxsize=None)
 def connect(url: str) -> Any:
+    """The process's one client (and connection pool) for ``url``: the run store, idempotency
+    claims, shared rate-limit blocks and the readiness probe all use it (the client is
+    thread-safe), rather than each opening connections of its own."""
     import redis  # only deployments that set CONNECTOR_REDIS_URL load the client
 
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
