@@ -22,8 +22,8 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connector.github import GitHub, Repository  # noqa: E402
-from connector.settings import Secret, Settings  # noqa: E402
+from connector.github.client import GitHub, Repository  # noqa: E402
+from connector.config.settings import Secret, Settings  # noqa: E402
 
 OWNER, REPO = "octo-demo", "hello-connector"
 

@@ -19,33 +19,33 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from . import openapi31
-    from .audit import AuditLog
-    from .auth import security_handlers
-    from .body_limit import BodyLimitMiddleware
-    from .client_ip import ClientIpMiddleware
-    from .context import Services, ServicesMiddleware
+    from .spec import openapi31
+    from .http.audit import AuditLog
+    from .http.auth import security_handlers
+    from .http.body_limit import BodyLimitMiddleware
+    from .http.client_ip import ClientIpMiddleware
+    from .http.services import Services, ServicesMiddleware
     from .errors import install_error_handler
-    from .events import EventCatalog, load_catalog
-    from .idempotency import IdempotencyStore, RedisIdempotencyStore
-    from .github import USER_AGENT, GitHub, GitHubAnswer, github_client
-    from .keys import KeyRing
-    from .mcp_endpoint import MCP_PATH, McpEndpoint
-    from .mcp_tools import tools_from_document
-    from .metrics import METRICS_PATH, Metrics, metrics_endpoint, metrics_for
-    from .observe import OperationNoteMiddleware, RequestRecordMiddleware
-    from .policy import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
-    from .rate_limits import RateLimitIpMiddleware, RateLimits
-    from .readiness import Readiness
-    from .redis_run_store import RedisRunStore
-    from .request_id import RequestIdMiddleware, configure_logging
-    from .request_record import RequestRecord, note
-    from .routing import JSONResolver
-    from .run_store import RunStore
-    from .run_events import RUN_EVENTS_PATH, run_events_endpoint
-    from .settings import Settings
-    from .spec import advertised_document, document_for_settings, served_json, write_operation_ids
-    from .webhooks import MAX_DELIVERY_BYTES, WEBHOOK_PATH, webhook_endpoint
+    from .spec.catalog import EventCatalog, load_catalog
+    from .http.idempotency import IdempotencyStore, RedisIdempotencyStore
+    from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
+    from .config.keys import KeyRing
+    from .mcp.endpoint import MCP_PATH, McpEndpoint
+    from .mcp.tools import tools_from_document
+    from .http.metrics import METRICS_PATH, Metrics, metrics_endpoint, metrics_for
+    from .http.observe import OperationNoteMiddleware, RequestRecordMiddleware
+    from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
+    from .http.rate_limits import RateLimitIpMiddleware, RateLimits
+    from .http.readiness import Readiness
+    from .state.redis_runs import RedisRunStore
+    from .http.request_id import RequestIdMiddleware, configure_logging
+    from .record import RequestRecord, note
+    from .http.resolver import JSONResolver
+    from .state.runs import RunStore
+    from .api.run_events import RUN_EVENTS_PATH, run_events_endpoint
+    from .config.settings import Settings
+    from .spec.document import advertised_document, document_for_settings, served_json, write_operation_ids
+    from .http.webhooks import MAX_DELIVERY_BYTES, WEBHOOK_PATH, webhook_endpoint
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
     services = Services(settings=settings, github=github, events=catalog,
                         readiness=Readiness(settings, USER_AGENT), **_stores(settings))
     # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
-    # the SDK itself is imported only when /mcp is first called (connector.mcp_endpoint).
+    # the SDK itself is imported only when /mcp is first called (connector.mcp.endpoint).
     mcp = None
     if settings.mcp:
         mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), keys,

@@ -11,8 +11,8 @@ import sys
 import tempfile
 from typing import Any
 
-from .request_id import configure_logging
-from .settings import Settings, SettingsError
+from .http.request_id import configure_logging
+from .config.settings import Settings, SettingsError
 
 __all__ = ["main"]
 
@@ -72,8 +72,8 @@ def _new_key(name: str, scopes: str, repos: str) -> int:
     import json
     import secrets
 
-    from .allowlist import PATTERN
-    from .keys import SCOPES, digest
+    from .config.allowlist import PATTERN
+    from .config.keys import SCOPES, digest
 
     scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
     repo_list = [repo.strip() for repo in repos.split(",") if repo.strip()]
@@ -94,7 +94,7 @@ def _new_key(name: str, scopes: str, repos: str) -> int:
 
 
 def _check(as_json: bool) -> int:
-    from .doctor import render_json, render_table, run_checks
+    from .ops.doctor import render_json, render_table, run_checks
 
     checks = run_checks()
     print(render_json(checks) if as_json else render_table(checks))
@@ -102,8 +102,8 @@ def _check(as_json: bool) -> int:
 
 
 def _spec(base_url: str | None) -> int:
-    from .events import load_catalog
-    from .spec import document_for_settings, served_json
+    from .spec.catalog import load_catalog
+    from .spec.document import document_for_settings, served_json
 
     # Printing the document needs no API key, so settings are read in sandbox terms.
     settings = Settings.from_env(sandbox=True)
@@ -114,7 +114,7 @@ def _spec(base_url: str | None) -> int:
 
 
 def _mcp_stdio(force_sandbox: bool) -> int:
-    from .mcp_stdio import run_stdio, stdio_key
+    from .mcp.stdio import run_stdio, stdio_key
 
     settings, sandbox = _settings_or_sandbox(force_sandbox)
     try:
@@ -134,7 +134,7 @@ def _settings_or_sandbox(force_sandbox: bool) -> tuple[Settings, Any]:
     # Read once in sandbox terms: whether an API key is mandatory depends on the mode chosen here.
     settings = Settings.from_env(sandbox=True)
     if force_sandbox or not settings.has_github_credentials:
-        from .sandbox import start_sandbox
+        from .ops.sandbox import start_sandbox
 
         sandbox = start_sandbox(settings)
         return sandbox.settings, sandbox
@@ -189,7 +189,7 @@ def _serve(host: str, port: int, force_sandbox: bool, workers: int) -> int:
 def _multiprocess_metrics_dir(settings: Settings, workers: int) -> str | None:
     """With several workers and metrics on, a fresh directory they all write their samples to
     (prometheus-client reads the variable when it is first imported, in each worker)."""
-    from .metrics import MULTIPROCESS_DIR
+    from .http.metrics import MULTIPROCESS_DIR
 
     if workers == 1 or (settings.metrics_token is None and settings.metrics_port is None):
         return None
@@ -204,7 +204,7 @@ def _serve_metrics(host: str, port: int) -> None:
     """``/metrics`` on a port of its own, in this process (with several workers, the parent's)."""
     from prometheus_client import start_http_server
 
-    from .metrics import registry_to_scrape
+    from .http.metrics import registry_to_scrape
 
     start_http_server(port, addr=host, registry=registry_to_scrape())
     log.info("metrics on http://%s:%d/metrics", host, port)

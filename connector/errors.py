@@ -10,7 +10,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── InsufficientScope (403 insufficient_scope) ── the caller's API key lacks the operation's scope
     ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
     ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
-    ├── IpNotAllowed (403 ip_not_allowed)       ── the caller's address is not allowed (connector.client_ip)
+    ├── IpNotAllowed (403 ip_not_allowed)       ── the caller's address is not allowed (connector.http.client_ip)
     ├── LabelNotAllowed (403 label_not_allowed) ── outside the operator's CONNECTOR_LABELS_ALLOW
     ├── NotFound (404 not_found)                ── repository, pull request or route
     ├── AppNotInstalled (404 app_not_installed) ── the connector's GitHub App is not on that repository
@@ -18,7 +18,7 @@ string an assistant can branch on and its ``detail`` says what to change::
     ├── DuplicateDelivery (409 duplicate_delivery) ── a webhook delivery id seen before (a replay)
     ├── RequestInProgress (409 request_in_progress) ── the first request with this request_id is running
     ├── RequestOutcomeUnknown (409 request_outcome_unknown) ── it timed out after sending; not repeated
-    ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.body_limit, outside the app
+    ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.http.body_limit, outside the app
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
     ├── UnknownLabel (422 unknown_label)
@@ -58,7 +58,7 @@ from connexion.exceptions import Unauthorized as ConnexionUnauthorized
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from .request_record import note
+from .record import note
 
 __all__ = [
     "ConnectorError",

@@ -28,7 +28,7 @@ import uvicorn
 
 from connector.app import create_app
 from connector.ghdouble import GitHubDouble
-from connector.settings import Secret, Settings
+from connector.config.settings import Secret, Settings
 
 API_KEY = "test-api-key-0123456789abcdef"
 OTHER_KEY = "second-api-key-abcdef0123456789"

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from connector.allowlist import RepoAllowlist
+from connector.config.allowlist import RepoAllowlist
 from connector.app import create_app
-from connector.settings import Settings, SettingsError
+from connector.config.settings import Settings, SettingsError
 from tests.conftest import OWNER, REPO
 
 KEY = "k" * 32

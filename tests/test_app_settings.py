@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from connector.settings import Settings, SettingsError
+from connector.config.settings import Settings, SettingsError
 
 KEY = "k" * 32
 

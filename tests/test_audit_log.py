@@ -152,8 +152,8 @@ def test_the_client_address_is_the_one_a_trusted_proxy_forwarded(make_settings, 
 
 
 def test_an_answer_that_never_went_out_is_unknown():
-    from connector.audit import outcome
-    from connector.request_record import RequestRecord
+    from connector.http.audit import outcome
+    from connector.record import RequestRecord
 
     record = RequestRecord(method="POST", path="/chatgpt/dispatch", client_ip=None, x_request_id="-")
 

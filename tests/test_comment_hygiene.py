@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import BadRequest
-from connector.policy import comment_body
-from connector.settings import Settings, SettingsError
+from connector.policy.rules import comment_body
+from connector.config.settings import Settings, SettingsError
 from tests.conftest import OWNER, REPO
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.doctor import run_checks
+from connector.ops.doctor import run_checks
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO
 from tests.test_github_app import APP_ID, key_pair
 

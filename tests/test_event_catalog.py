@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from connector.events import EventsFileError, load_catalog
-from connector.settings import Settings, SettingsError
-from connector.spec import document_for, served_document
+from connector.spec.catalog import EventsFileError, load_catalog
+from connector.config.settings import Settings, SettingsError
+from connector.spec.document import document_for, served_document
 from tests.conftest import OWNER, REPO
 
 ROOT = Path(__file__).resolve().parent.parent

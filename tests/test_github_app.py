@@ -12,11 +12,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connector import credentials
+from connector.github import credentials
 from connector.app import create_app
 from connector.ghdouble import GitHubDouble
-from connector.github import Repository, github_client
-from connector.settings import Secret
+from connector.github.client import Repository, github_client
+from connector.config.settings import Secret
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO
 
 APP_ID = 424242

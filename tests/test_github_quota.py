@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import GitHubRateLimited
-from connector.github_quota import GitHubQuota, QuotaReading
+from connector.github.quota import GitHubQuota, QuotaReading
 
 NOW = 1_800_000_000.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.settings import Settings, SettingsError
+from connector.config.settings import Settings, SettingsError
 from tests.conftest import OWNER, REPO
 
 BASE = f"/repos/{OWNER}/{REPO}"

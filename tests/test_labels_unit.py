@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import UnknownLabel
-from connector.labels import LabelCache
-from connector.policy import existing_labels
+from connector.github.labels import LabelCache
+from connector.policy.rules import existing_labels
 
 AVAILABLE = ("bug", "Enhancement", "good first issue", "needs-review")
 

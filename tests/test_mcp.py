@@ -21,8 +21,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from connector.app import create_app
-from connector.mcp_tools import tools_from_document, tools_markdown
-from connector.spec import advertised_document, document_for
+from connector.mcp.tools import tools_from_document, tools_markdown
+from connector.spec.document import advertised_document, document_for
 
 from tests.conftest import API_KEY, GITHUB_TOKEN, LOG_DIR, OWNER, REPO, LiveServer, keys_file_with
 
@@ -36,7 +36,7 @@ def operations(document: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]
 
 
 def resolved(document: dict[str, Any], node: Any) -> Any:
-    """The schema with its references followed, written independently of connector.mcp_tools."""
+    """The schema with its references followed, written independently of connector.mcp.tools."""
     if isinstance(node, list):
         return [resolved(document, value) for value in node]
     if not isinstance(node, dict):
@@ -229,7 +229,7 @@ def test_every_tool_answers_as_its_http_route_and_sends_github_the_same_requests
 
 
 def test_a_tool_call_needs_the_scope_its_route_needs(make_settings, double, tmp_path):
-    from connector.keys import digest
+    from connector.config.keys import digest
 
     keys_file = tmp_path / "keys.toml"
     keys_file.write_text(f'[[keys]]\nname = "reader"\nsha256 = "{digest("reader-key-0123456789abcdef").hex()}"\n'
@@ -250,7 +250,7 @@ def test_a_tool_call_needs_the_scope_its_route_needs(make_settings, double, tmp_
 
 
 def test_the_sdk_is_not_imported_until_mcp_is_used():
-    code = ("import sys; from connector.app import create_app; from connector.settings import Settings, Secret; "
+    code = ("import sys; from connector.app import create_app; from connector.config.settings import Settings, Secret; "
             "create_app(Settings(api_keys=(Secret('k' * 32),), sandbox=True)); "
             "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith(('mcp.', 'mcp_types', 'pydantic'))))")
     printed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

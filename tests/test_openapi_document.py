@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
 from connector.errors import ERROR_CLASSES
-from connector.spec import document_for, load_document, served_document
+from connector.spec.document import document_for, load_document, served_document
 
 DOCUMENT = load_document()
 OPERATIONS = [

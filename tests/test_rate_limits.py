@@ -7,7 +7,7 @@ import redis
 import requests
 
 from connector.app import create_app
-from connector.settings import Secret, Settings, SettingsError
+from connector.config.settings import Secret, Settings, SettingsError
 from tests.conftest import API_KEY, OTHER_KEY, OWNER, REPO, LiveServer, free_port
 
 LIST = "/chatgpt/prs/list"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.settings import Settings
+from connector.config.settings import Settings
 from tests.conftest import OWNER, REPO
 
 WRITES = {

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from connector.app import create_app
-from connector.redis_run_store import RedisRunStore
-from connector.settings import Secret
+from connector.state.redis_runs import RedisRunStore
+from connector.config.settings import Secret
 from tests.conftest import API_KEY, OWNER, REPO, LiveServer
 
 SECRET = "shared-hook-secret-0123456789abcdef"
@@ -95,7 +95,7 @@ def test_a_webhook_to_one_instance_answers_on_the_other_without_run_api_calls(tw
 
 
 def test_a_bad_redis_url_stops_start_up():
-    from connector.settings import Settings, SettingsError
+    from connector.config.settings import Settings, SettingsError
 
     with pytest.raises(SettingsError, match="CONNECTOR_REDIS_URL"):
         Settings.from_env({"CONNECTOR_API_KEY": "k" * 32, "CONNECTOR_REDIS_URL": "http://redis:6379"})

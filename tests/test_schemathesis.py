@@ -18,10 +18,10 @@ import pytest
 
 from connector.api import runs as runs_api
 from connector.app import create_app
-from connector.events import load_catalog
+from connector.spec.catalog import load_catalog
 from connector.ghdouble import GitHubDouble, seed_demo
-from connector.settings import Secret, Settings
-from connector.spec import document_for
+from connector.config.settings import Secret, Settings
+from connector.spec.document import document_for
 from tests.conftest import API_KEY, GITHUB_TOKEN, LiveServer
 
 # The issue asks for at least 100 examples per operation in CI.

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from connector.app import create_app
-from connector.keys import KeyRing, KeysFileError, parse_keys_file
-from connector.settings import Settings, SettingsError
+from connector.config.keys import KeyRing, KeysFileError, parse_keys_file
+from connector.config.settings import Settings, SettingsError
 from tests.conftest import OWNER, REPO
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.settings import DEFAULT_CORS_ORIGINS, Secret, Settings, SettingsError
+from connector.config.settings import DEFAULT_CORS_ORIGINS, Secret, Settings, SettingsError
 
 KEY = "k" * 32
 

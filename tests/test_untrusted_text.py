@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.untrusted import capped, visible
+from connector.policy.untrusted import capped, visible
 from tests.conftest import OWNER, REPO
 
 HIDDEN = {

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from connector.app import create_app
-from connector.settings import Secret
-from connector.webhooks import signature_for
+from connector.config.settings import Secret
+from connector.http.webhooks import signature_for
 from tests.conftest import API_KEY, OWNER, REPO
 
 SECRET = "webhook-secret-0123456789abcdef"

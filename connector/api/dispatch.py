@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import github, services
-from ..github import Repository
-from ..policy import dispatch_payload, new_request_id, require_write_access
+from ..http.services import github, services
+from ..github.client import Repository
+from ..policy.rules import dispatch_payload, new_request_id, require_write_access
 from .replies import dry_run_reply
 
 __all__ = ["dispatch_event", "preview_dispatch", "send_dispatch"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import services
+from ..http.services import services
 from ..errors import ConnectorError, GitHubDispatchFailed, MissingGitHubConfig, RateLimited
-from ..policy import dispatch_payload, new_request_id
+from ..policy.rules import dispatch_payload, new_request_id
 from .dispatch import preview_dispatch, send_dispatch
 
 __all__ = ["gateway_dispatch"]

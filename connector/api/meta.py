@@ -1,6 +1,6 @@
 """Operations about the connector itself."""
 
-from ..context import services
+from ..http.services import services
 
 __all__ = ["get_health", "get_readiness"]
 

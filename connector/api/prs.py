@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import github, services
+from ..http.services import github, services
 from ..errors import NotAPullRequest
-from ..github import Repository
-from ..policy import allowed_labels, comment_body, existing_labels
-from ..untrusted import capped, visible
+from ..github.client import Repository
+from ..policy.rules import allowed_labels, comment_body, existing_labels
+from ..policy.untrusted import capped, visible
 from .replies import dry_run_reply
 
 __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]

@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..context import Services, github, services
+from ..http.services import Services, github, services
 from ..errors import NotFound
-from ..github import Repository
-from ..run_store import compact_job
-from ..untrusted import capped
+from ..github.client import Repository
+from ..state.runs import compact_job
+from ..policy.untrusted import capped
 from .replies import dry_run_reply
 
 __all__ = ["list_dispatch_events", "list_workflow_runs", "get_workflow_run", "get_dispatch_status",

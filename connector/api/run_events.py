@@ -1,0 +1,84 @@
+"""GET /v1/runs/{owner}/{repo}/{run_id}/events — a run's status changes as Server-Sent Events.
+
+For HTTP clients that can hold a stream open (ChatGPT cannot, so it is not in ``/openapi.json``;
+assistants use ``get_workflow_run`` with ``wait_seconds``). One ``status`` event with the run's
+state when the stream opens, one per change, and the stream ends after the run completes. Auth,
+scopes and allowlists are those of the API; run state comes from webhooks when they are configured,
+else from the API every few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from .runs import POLL_SECONDS, current_run, run_summary
+from ..http.services import services
+from ..http.auth import authenticate
+from ..errors import BadRequest, ConnectorError, FieldError
+from ..config.keys import KeyRing
+from ..spec.openapi31 import ecma_regex
+
+__all__ = ["RUN_EVENTS_PATH", "run_events_endpoint"]
+
+RUN_EVENTS_PATH = "/v1/runs/{owner}/{repo}/{run_id}/events"
+SCOPE = "runs:read"
+KEEP_ALIVE_SECONDS = 15.0  # a comment line now and then, so proxies do not close an idle stream
+MAX_STREAM_SECONDS = 6 * 3600  # GitHub cancels a job after 6 hours
+
+
+def run_events_endpoint(keys: KeyRing, document: dict[str, Any]):  # noqa: ANN201 - a Starlette endpoint
+    schemas = document["components"]["schemas"]
+    patterns = {name: ecma_regex(schemas[name.capitalize()]["pattern"]) for name in ("owner", "repo")}
+
+    async def run_events(request: Request) -> StreamingResponse:
+        token_info = authenticate(keys, request.headers.get("authorization", ""), scope=SCOPE, what="stream")
+        params = request.path_params
+        bad = [FieldError(f"$.{name}", "is not a valid GitHub name") for name, pattern in patterns.items()
+               if len(params[name]) > 100 or not pattern.search(params[name])]
+        if not params["run_id"].isdigit() or not 1 <= int(params["run_id"]) <= 2**53:
+            bad.append(FieldError("$.run_id", "must be a workflow run id (a positive integer)"))
+        if bad:
+            raise BadRequest(bad)
+        current = services()
+        repo = current.repository({"owner": params["owner"], "repo": params["repo"]}, token_info)
+        run_id = int(params["run_id"])
+        first, _ = await run_in_threadpool(current_run, current, repo, run_id)  # errors here are plain HTTP errors
+        return StreamingResponse(_stream(current, repo, run_id, first), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return run_events
+
+
+async def _stream(current: Any, repo: Any, run_id: int, run: dict[str, Any]) -> AsyncIterator[str]:
+    started = last_sent = time.monotonic()
+    yield _event("status", run_summary(run))
+    state = (run.get("status"), run.get("conclusion"))
+    while state[0] != "completed" and time.monotonic() - started < MAX_STREAM_SECONDS:
+        if current.webhooks_enabled:
+            await run_in_threadpool(current.runs.wait_for_change, POLL_SECONDS)
+        else:
+            await anyio.sleep(POLL_SECONDS)
+        try:
+            run, _ = await run_in_threadpool(current_run, current, repo, run_id)
+        except ConnectorError as error:
+            yield _event("error", error.to_problem())
+            return
+        if (run.get("status"), run.get("conclusion")) != state:
+            state = (run.get("status"), run.get("conclusion"))
+            last_sent = time.monotonic()
+            yield _event("status", run_summary(run))
+        elif time.monotonic() - last_sent >= KEEP_ALIVE_SECONDS:
+            last_sent = time.monotonic()
+            yield ": still waiting\n\n"
+
+
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"

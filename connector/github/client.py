@@ -1,0 +1,395 @@
+"""The only module that talks to GitHub about repositories (``connector.github.credentials`` gets the
+tokens it uses, ``connector.ops.doctor`` reads identity and permissions).
+
+One PyGithub client per app, built once, with three of PyGithub's script-friendly defaults changed
+on purpose (see the README's design notes):
+
+* no client-side throttling (``seconds_between_requests``/``seconds_between_writes``): the client is
+  shared by every request of a worker, so PyGithub's per-client pacing would serialise all users'
+  writes to one a second. GitHub's own secondary rate limit is passed back as ``429`` instead.
+* retries only for reads, once, on a 5xx or a failed connection; never for writes (a POST retried
+  after a 502 can post a second comment), never on 403/429 (PyGithub's ``GithubRetry`` would sleep
+  60 s, past ChatGPT's 45 s timeout).
+* requests go through PyGithub's ``requester`` for the five endpoints used, because its object API
+  would cost extra round trips (``add_to_labels`` returns nothing, ``get_pulls`` hides the ``Link``
+  header and takes ``per_page`` only per client) or swallow errors (``create_repository_dispatch``
+  returns ``False`` instead of raising).
+
+Every failure leaves this module as a :mod:`connector.errors` exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import requests
+from github import Auth, Github, GithubException
+from requests.utils import parse_header_links
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from ..errors import (
+    ConnectorError,
+    GitHubForbidden,
+    GitHubRateLimited,
+    GitHubTimeout,
+    GitHubUnavailable,
+    GitHubValidation,
+    Misconfigured,
+    NotFound,
+)
+from .credentials import AppCredentials, Credentials, TokenCredentials
+from .quota import GitHubQuota, QuotaReading, SharedBlocks
+from ..config.settings import Secret, Settings
+
+__all__ = ["GitHub", "GitHubAnswer", "Repository", "github_client", "read_retry", "translate"]
+
+USER_AGENT = "github-chatgpt-connector/0.1 (+PyGithub)"
+_NUMBER = re.compile(r"/\d+(?=/|$)")
+
+# At DEBUG, PyGithub logs every response body: installation tokens (an App's access-token reply)
+# and comment bodies would reach the log. Nothing below INFO from it, whatever the root level.
+logging.getLogger("github.Requester").setLevel(logging.INFO)
+
+
+@dataclass(frozen=True)
+class Repository:
+    owner: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def path(self) -> str:
+        return f"/repos/{quote(self.owner, safe='')}/{quote(self.name, safe='')}"
+
+
+def read_retry() -> Retry:
+    """Retry a GET once after a 5xx or a refused connection; never anything else."""
+    return Retry(
+        total=1,
+        connect=1,
+        read=0,
+        status=1,
+        other=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=frozenset({500, 502, 503, 504}),
+        backoff_factor=0,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+
+
+def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] | None = None) -> GitHub | None:
+    """The client for the credentials the settings name (a token or a GitHub App), if any;
+    ``listener`` hears of every answer GitHub gives it. With Redis, what GitHub says about its
+    rate limits is shared with every process (connector.github.quota)."""
+    shared = SharedBlocks(settings.redis_url.reveal()) if settings.redis_url is not None else None
+    if settings.github_token is not None:
+        return GitHub(base_url=settings.github_api_url, token=settings.github_token, timeout=settings.github_timeout,
+                      listener=listener, quota=GitHubQuota(shared=shared))
+    if settings.github_app_id is not None and settings.github_app_private_key is not None:
+        credentials = AppCredentials(
+            app_id=settings.github_app_id, private_key=settings.github_app_private_key,
+            installation_id=settings.github_app_installation_id, base_url=settings.github_api_url,
+            timeout=settings.github_timeout, user_agent=USER_AGENT, retry=read_retry(),
+        )
+        return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout,
+                      listener=listener, quota=GitHubQuota(shared=shared))
+    return None
+
+
+class _TokenOfTheCall(Auth.Auth):
+    """PyGithub auth whose token is chosen per call (with a GitHub App, each repository's
+    installation has its own). Going through PyGithub's Auth keeps its masking of the header in
+    debug logs, which passing an Authorization header by hand would lose."""
+
+    def __init__(self) -> None:
+        self._current: ContextVar[str] = ContextVar("github_token")
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self._current.get()
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (removed)"
+
+    @contextmanager
+    def using(self, token: str) -> Iterator[None]:
+        reset = self._current.set(token)
+        try:
+            yield
+        finally:
+            self._current.reset(reset)
+
+
+@dataclass(frozen=True)
+class GitHubAnswer:
+    """What a listener hears of each GitHub answer (for metrics and the audit log)."""
+
+    endpoint: str  # "GET /repos/{owner}/{repo}/pulls": a template, so metrics stay few
+    status: int  # 200 for any success: PyGithub does not tell 200 from 201 or 204
+    github_request_id: str | None
+    quota_bucket: str
+    quota: QuotaReading | None
+
+
+class GitHub:
+    def __init__(self, *, base_url: str, timeout: int, token: Secret | None = None,
+                 credentials: Credentials | None = None, pool_size: int = 16,
+                 listener: Callable[[GitHubAnswer], None] | None = None, quota: GitHubQuota | None = None) -> None:
+        if (token is None) == (credentials is None):
+            raise ValueError("give either a token or credentials")
+        self._timeout = timeout
+        self._quota = quota or GitHubQuota()
+        self._listener = listener
+        self._credentials: Credentials = credentials if credentials is not None else TokenCredentials(token)
+        self._auth = _TokenOfTheCall()
+        self._client = Github(
+            auth=self._auth,
+            base_url=base_url,
+            timeout=timeout,
+            user_agent=USER_AGENT,
+            retry=read_retry(),
+            pool_size=pool_size,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
+
+    # -- operations --------------------------------------------------------------------------
+
+    def dispatch(self, repo: Repository, event_type: str, client_payload: dict[str, Any]) -> None:
+        with self._translated(repo, write="the event"):
+            self._call(repo, "POST", f"{repo.path}/dispatches",
+                       input={"event_type": event_type, "client_payload": client_payload})
+
+    def get_repository(self, repo: Repository) -> dict[str, Any]:
+        with self._translated(repo):
+            _, data = self._call(repo, "GET", repo.path)
+        return data
+
+    def get_issue(self, repo: Repository, number: int) -> dict[str, Any]:
+        """The issue or pull request ``number`` (GitHub's issues API answers for both)."""
+        with self._translated(repo, number=number):
+            _, data = self._call(repo, "GET", f"{repo.path}/issues/{number}")
+        return data
+
+    def list_pulls(self, repo: Repository, query: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of pull requests and the number of the next page (``None`` on the last)."""
+        with self._translated(repo):
+            headers, data = self._call(repo, "GET", f"{repo.path}/pulls", parameters=query)
+        return data, _next_page(headers)
+
+    def create_comment(self, repo: Repository, number: int, body: str) -> dict[str, Any]:
+        with self._translated(repo, number=number, write="the comment"):
+            _, data = self._call(repo, "POST", f"{repo.path}/issues/{number}/comments", input={"body": body})
+        return data
+
+    def add_labels(self, repo: Repository, number: int, labels: list[str], *, suggest: bool = False
+                   ) -> list[dict[str, Any]]:
+        """Add labels (or, with ``suggest``, store them as suggestions for a person to accept);
+        GitHub answers with every label now on the issue."""
+        items: list[Any] = [{"name": name, "suggest": True} for name in labels] if suggest else labels
+        with self._translated(repo, number=number, write="the labels"):
+            _, data = self._call(repo, "POST", f"{repo.path}/issues/{number}/labels", input={"labels": items})
+        return data
+
+    def list_runs(self, repo: Repository, query: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of workflow runs, newest first, and the number of the next page."""
+        with self._translated(repo):
+            headers, data = self._call(repo, "GET", f"{repo.path}/actions/runs", parameters=query)
+        return data["workflow_runs"], _next_page(headers)
+
+    def get_run(self, repo: Repository, run_id: int) -> dict[str, Any]:
+        with self._translated(repo, run_id=run_id):
+            _, data = self._call(repo, "GET", f"{repo.path}/actions/runs/{run_id}")
+        return data
+
+    def list_jobs(self, repo: Repository, run_id: int, *, per_page: int = 20) -> tuple[list[dict[str, Any]], int]:
+        """The first ``per_page`` jobs of the run's latest attempt, and how many it has."""
+        with self._translated(repo, run_id=run_id):
+            _, data = self._call(repo, "GET", f"{repo.path}/actions/runs/{run_id}/jobs",
+                                 parameters={"per_page": per_page})
+        return data["jobs"], data["total_count"]
+
+    def cancel_run(self, repo: Repository, run_id: int) -> None:
+        with self._translated(repo, run_id=run_id, write="the cancellation"):
+            self._call(repo, "POST", f"{repo.path}/actions/runs/{run_id}/cancel")
+
+    def list_label_names(self, repo: Repository, *, max_pages: int = 10) -> list[str]:
+        """Names of the repository's labels (up to 1,000: 10 pages of 100)."""
+        names: list[str] = []
+        page: int | None = 1
+        with self._translated(repo):
+            while page is not None and page <= max_pages:
+                headers, data = self._call(repo, "GET", f"{repo.path}/labels", parameters={"per_page": 100, "page": page})
+                names.extend(label["name"] for label in data)
+                page = _next_page(headers)
+        return names
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
+
+    def _call(self, repo: Repository, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+        token = self._credentials.token_for(repo)
+        bucket = self._credentials.quota_bucket(repo)
+        self._quota.check(bucket)  # GitHub said it would refuse: answer 429 without asking again
+        try:
+            with self._auth.using(token):
+                return self._observed(bucket, repo, verb, url, **kwargs)
+        except GithubException as exc:
+            # GitHub did not act on a request it refused with 401, so even a write may go again,
+            # once, when the credentials have a newer token (an App installation's was revoked).
+            if exc.status != 401 or not self._credentials.forget(repo, token):
+                raise
+        with self._auth.using(self._credentials.token_for(repo)):
+            return self._observed(bucket, repo, verb, url, **kwargs)
+
+    def _observed(self, bucket: str, repo: Repository, verb: str, url: str, **kwargs: Any
+                  ) -> tuple[dict[str, Any], Any]:
+        """One request, whose answer's rate-limit headers (and, for the listener, status and
+        request id) are noted whether GitHub accepted it or not."""
+        try:
+            headers, data = self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
+        except GithubException as exc:
+            self._note(bucket, repo, verb, url, exc.status, exc.headers or {})
+            raise
+        self._note(bucket, repo, verb, url, 200, headers)
+        return headers, data
+
+    def _note(self, bucket: str, repo: Repository, verb: str, url: str, status: int, headers: dict[str, Any]) -> None:
+        lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+        reading = self._quota.observe(bucket, status, lowered)
+        if self._listener is not None:
+            endpoint = f"{verb} " + _NUMBER.sub("/{n}", url.replace(repo.path, "/repos/{owner}/{repo}", 1))
+            self._listener(GitHubAnswer(endpoint, status, lowered.get("x-github-request-id"), bucket, reading))
+
+    @contextmanager
+    def _translated(self, repo: Repository, *, number: int | None = None, run_id: int | None = None,
+                    write: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except GithubException as exc:
+            raise translate(exc, repo, number=number, run_id=run_id) from None
+        except requests.RequestException as exc:
+            if not _is_timeout(exc):
+                # requests' messages can carry the URL but never the Authorization header.
+                raise GitHubUnavailable(
+                    f"GitHub could not be reached ({type(exc).__name__}); try again in a moment."
+                ) from None
+            outcome = (
+                f"{write} may or may not have been saved; check on GitHub before trying again"
+                if write
+                else "try again in a moment"
+            )
+            raise GitHubTimeout(f"GitHub did not answer within {self._timeout} s; {outcome}.") from None
+
+
+def _is_timeout(exc: requests.RequestException) -> bool:
+    # With read retries disabled, urllib3 reports a read timeout as MaxRetryError(reason=
+    # ReadTimeoutError), which requests re-raises as ConnectionError rather than Timeout.
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, NewConnectionError):  # a subclass of ConnectTimeoutError, but a refusal
+        return False
+    return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, TimeoutError))
+
+
+def translate(exc: GithubException, repo: Repository, *, number: int | None = None, run_id: int | None = None,
+              now: Callable[[], float] = time.time) -> ConnectorError:
+    """Map one GitHub error response to the connector's error for it."""
+    status = exc.status
+    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or "")
+    request_id = headers.get("x-github-request-id")
+
+    if status in (403, 429):
+        limited = _rate_limit(headers, message, now())
+        if limited is not None:
+            return limited
+    if status == 401:
+        return Misconfigured(
+            "GitHub rejected the connector's credentials (a bad, expired or revoked token, or a removed "
+            "App installation); the operator has to replace GITHUB_TOKEN or check the App.",
+            github_request_id=request_id,
+        )
+    if status == 403:
+        permission = headers.get("x-accepted-github-permissions")
+        if permission:
+            detail = (f"The connector's GitHub token lacks the permission {permission} on {repo.full_name}; "
+                      "the operator has to grant it.")
+        else:
+            detail = f"GitHub refused the request on {repo.full_name}: {message or 'forbidden'}."
+        return GitHubForbidden(detail, required_permission=permission, github_request_id=request_id)
+    if status in (404, 410):
+        if run_id is not None:
+            detail = (f"Workflow run {run_id} was not found in {repo.full_name}; list workflow runs (or ask for "
+                      "the dispatch's status) to find the right id.")
+        elif number is None:
+            detail = (f"Repository {repo.full_name} was not found, or the connector's GitHub token cannot "
+                      "see it; check owner and repo.")
+        else:
+            detail = (f"Pull request #{number} was not found in {repo.full_name} (or the repository is not "
+                      "visible to the connector); list pull requests to find the right number.")
+        return NotFound(detail, github_request_id=request_id)
+    if 400 <= status < 500:
+        reasons = "; ".join(
+            str(error.get("message") or error.get("code") or error) if isinstance(error, dict) else str(error)
+            for error in data.get("errors", []) or []
+        )
+        detail = f"GitHub refused the values: {message or 'validation failed'}"
+        return GitHubValidation(detail + (f" ({reasons})." if reasons else "."), github_request_id=request_id)
+    return GitHubUnavailable(
+        f"GitHub answered {status} (a server-side problem); try again in a moment.",
+        github_request_id=request_id,
+    )
+
+
+def _rate_limit(headers: dict[str, str], message: str, now: float) -> GitHubRateLimited | None:
+    retry_after = headers.get("retry-after")
+    if retry_after is not None and retry_after.isdigit():
+        return GitHubRateLimited(
+            f"GitHub's secondary rate limit was hit; wait {retry_after} s before trying again.",
+            retry_after=int(retry_after),
+        )
+    if headers.get("x-ratelimit-remaining") == "0":
+        reset = headers.get("x-ratelimit-reset", "")
+        wait = max(1, int(reset) - int(now)) if reset.isdigit() else 60
+        return GitHubRateLimited(
+            f"The connector's GitHub API quota is used up; it resets in {wait} s.", retry_after=wait
+        )
+    if "rate limit" in message.lower():
+        return GitHubRateLimited("GitHub's rate limit was hit; wait a minute before trying again.", retry_after=60)
+    return None
+
+
+def _next_page(headers: dict[str, Any]) -> int | None:
+    link = next((value for key, value in headers.items() if key.lower() == "link"), None)
+    if not link:
+        return None
+    for entry in parse_header_links(link):
+        if entry.get("rel") == "next":
+            page = parse_qs(urlsplit(entry.get("url", "")).query).get("page", [])
+            if page and page[0].isdigit():
+                return int(page[0])
+    return None

@@ -1,0 +1,96 @@
+"""What a handler needs from the running app: its settings and its GitHub client.
+
+``create_app`` wraps the app in :class:`ServicesMiddleware`, which makes that app's
+:class:`Services` current for the duration of each request (a context variable, which Starlette
+carries into the worker thread a sync handler runs in). Handlers reach it through
+:func:`services`/:func:`github` and never touch the framework otherwise, and several apps with
+different settings can live in one process.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..config.allowlist import RepoAllowlist
+from ..errors import Misconfigured
+from ..spec.catalog import EventCatalog
+from .idempotency import IdempotencyStore, RedisIdempotencyStore
+from ..github.client import GitHub, Repository
+from ..github.labels import LabelCache
+from ..policy.rules import resolve_repository
+from .rate_limits import RateLimits
+from .readiness import Readiness
+from ..state.redis_runs import RedisRunStore
+from ..state.runs import RunStore
+from ..config.settings import Settings
+
+__all__ = ["Services", "ServicesMiddleware", "services", "github"]
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    github: GitHub | None
+    events: EventCatalog | None = None
+    labels: LabelCache = field(default_factory=LabelCache)
+    runs: RunStore | RedisRunStore = field(default_factory=RunStore)
+    idempotency: IdempotencyStore | RedisIdempotencyStore = field(default_factory=IdempotencyStore)
+    limits: RateLimits | None = None
+    readiness: Readiness | None = None
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        """GitHub pushes run state (GITHUB_WEBHOOK_SECRET is set), so it can be read from ``runs``."""
+        return self.settings.github_webhook_secret is not None
+
+    @functools.cached_property
+    def allowlist(self) -> RepoAllowlist:
+        return RepoAllowlist(self.settings.allowed_repos)
+
+    def repository(self, body: dict[str, Any], token_info: dict[str, Any]) -> Repository:
+        """The repository a request body names, checked against the operator's allowlist and the
+        calling key's own repositories."""
+        key = token_info.get("key")
+        allowlists = (self.allowlist, key.repos) if key is not None else (self.allowlist,)
+        return resolve_repository(body, self.settings.default_repo, allowlists)
+
+    def event_payload(self, event_type: str, payload: dict[str, Any] | None, *, at: tuple[str, ...]) -> dict[str, Any]:
+        """The payload for ``event_type``, checked against the operator's event catalog if there is one."""
+        if self.events is None:
+            return payload or {}
+        return self.events.get(event_type).check_payload(payload, at=at)
+
+
+_current: ContextVar[Services] = ContextVar("connector_services")
+
+
+class ServicesMiddleware:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = _current.set(self.services)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(token)
+
+
+def services() -> Services:
+    return _current.get()
+
+
+def github() -> GitHub:
+    client = services().github
+    if client is None:
+        raise Misconfigured(
+            "The connector has no GitHub credentials; the operator has to set GITHUB_TOKEN "
+            "(or start it in sandbox mode)."
+        )
+    return client

@@ -1,0 +1,81 @@
+"""POST /webhooks/github — GitHub's signed deliveries of workflow run and job state.
+
+Served only when ``GITHUB_WEBHOOK_SECRET`` is set (otherwise the route does not exist: never
+"accept everything"). Each delivery must carry ``X-Hub-Signature-256``, the HMAC-SHA256 of the raw
+body under that secret, compared in constant time before anything is parsed; each delivery id is
+taken once, so a captured delivery cannot be replayed. Only the few fields the run store keeps are
+read from payloads that can be megabytes long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..errors import BadRequest, DuplicateDelivery, FieldError, WebhookSignatureInvalid
+from ..state.runs import RunStore
+from ..config.settings import Secret
+
+__all__ = ["WEBHOOK_PATH", "MAX_DELIVERY_BYTES", "webhook_endpoint", "signature_for"]
+
+WEBHOOK_PATH = "/webhooks/github"
+MAX_DELIVERY_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+
+
+def signature_for(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_endpoint(secret: Secret, store: RunStore):  # noqa: ANN201 - a Starlette endpoint
+    async def github_webhook(request: Request) -> Response:
+        body = await request.body()
+        presented = request.headers.get("x-hub-signature-256", "")
+        if not hmac.compare_digest(presented.encode(), signature_for(secret.reveal(), body).encode()):
+            raise WebhookSignatureInvalid(
+                "The delivery's X-Hub-Signature-256 is missing or does not match GITHUB_WEBHOOK_SECRET; "
+                "set the same secret on the webhook in GitHub."
+            )
+        delivery = request.headers.get("x-github-delivery", "")
+        if not 1 <= len(delivery) <= 100:
+            raise BadRequest([FieldError("X-GitHub-Delivery", "is required (GitHub sends one per delivery)")])
+        # The store may be Redis: its calls, and parsing a delivery of up to 25 MB, run in a worker
+        # thread so that a slow Redis or a large payload does not stall the event loop.
+        if not await run_in_threadpool(store.first_delivery, delivery):
+            raise DuplicateDelivery(f"Delivery {delivery} was already received; it is not applied twice.")
+        event = request.headers.get("x-github-event", "")
+        if event == "ping":
+            return JSONResponse({"ok": True, "event": "ping"})
+        applied = await run_in_threadpool(_parse_and_apply, store, event, body)
+        return JSONResponse({"ok": True, "event": event, "applied": applied}, status_code=200 if applied else 202)
+
+    return github_webhook
+
+
+def _parse_and_apply(store: RunStore, event: str, body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise BadRequest([FieldError("$", "the delivery is not JSON; choose content type application/json "
+                                          "on the webhook")]) from None
+    return _apply(store, event, payload)
+
+
+def _apply(store: RunStore, event: str, payload: Any) -> bool:
+    if not isinstance(payload, dict):
+        return False
+    repository = (payload.get("repository") or {}).get("full_name")
+    if not isinstance(repository, str):
+        return False
+    if event == "workflow_run" and isinstance(payload.get("workflow_run"), dict):
+        store.apply_run(repository, payload["workflow_run"])
+        return True
+    if event == "workflow_job" and isinstance(payload.get("workflow_job"), dict):
+        store.apply_job(repository, payload["workflow_job"])
+        return True
+    return False  # another event the hook was subscribed to: acknowledged, not used

@@ -1,0 +1,236 @@
+"""``connector check``: is this deployment set up right, before a GPT finds out in front of a user?
+
+Reads the same settings as ``connector serve`` and checks, in order: the settings, the API keys,
+the event catalog, GitHub (reachable, credentials accepted, and for each repository the connector
+should serve: readable, and writable where the connector writes), and the schema ChatGPT will
+import. Only read calls reach GitHub, never a test write, so write permission is read from what
+GitHub reports: an App installation's permissions, a classic token's scopes. A fine-grained
+token's own permissions cannot be read; the check says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import requests
+from github import Auth, Github, GithubException
+
+from ..github.credentials import AppCredentials
+from ..errors import ConnectorError
+from ..spec.catalog import EventCatalog, load_catalog
+from ..github.client import GitHub, Repository, github_client, read_retry
+from ..config.keys import KeyRing
+from ..spec.openapi31 import validate_document
+from ..config.settings import Settings, SettingsError
+from ..spec.document import document_for_settings, served_document
+
+__all__ = ["Check", "run_checks", "render_table", "render_json"]
+
+Status = Literal["ok", "warn", "fail"]
+# What each write operation needs, by the names GitHub uses for App permissions.
+NEEDED_FOR_WRITES = {"pull_requests": "write", "issues": "write"}
+NEEDED_FOR_DISPATCH = {"contents": "write"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+
+def run_checks(environ: dict[str, str] | None = None) -> list[Check]:
+    return list(_checks(environ))
+
+
+def _checks(environ: dict[str, str] | None) -> Iterator[Check]:
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as exc:
+        yield Check("settings", "fail", str(exc))
+        return
+    yield Check("settings", "ok", "read from the environment")
+    yield _api_keys(settings)
+    catalog_check, catalog = _catalog(settings)
+    yield catalog_check
+    yield from _github(settings)
+    yield _public_url(settings)
+    yield _served_schema(settings, catalog)
+
+
+def _api_keys(settings: Settings) -> Check:
+    keys = KeyRing(settings.api_keys, settings.keys_file).keys()
+    if not keys:
+        return Check("API keys", "fail", "no key: set CONNECTOR_API_KEY or add keys to CONNECTOR_KEYS_FILE")
+    names = ", ".join(f"{key.name} ({', '.join(sorted(key.scopes))})" for key in keys[:10])
+    return Check("API keys", "ok", f"{len(keys)} key(s): {names}{', …' if len(keys) > 10 else ''}")
+
+
+def _catalog(settings: Settings) -> tuple[Check, EventCatalog | None]:
+    if settings.events_file is None:
+        return Check("event catalog", "ok", "none: any event_type may be dispatched"), None
+    try:
+        catalog = load_catalog(settings.events_file)
+    except SettingsError as exc:
+        return Check("event catalog", "fail", str(exc)), None
+    return Check("event catalog", "ok", f"{len(catalog.names)} event(s): {', '.join(catalog.names)}"), catalog
+
+
+def _github(settings: Settings) -> Iterator[Check]:
+    client = github_client(settings)
+    if client is None:
+        yield Check("GitHub credentials", "fail", "neither GITHUB_TOKEN nor GITHUB_APP_ID with its private key is set")
+        return
+    where = settings.github_api_url
+    try:
+        who, scopes = _identity(settings, client)
+    except requests.RequestException as exc:
+        yield Check("GitHub API", "fail", f"cannot reach {where} ({type(exc).__name__}); check GITHUB_API_URL "
+                                          "and the network path to it")
+        return
+    except (GithubException, ConnectorError) as exc:
+        yield Check("GitHub API", "ok", f"reachable at {where}")
+        yield Check("GitHub credentials", "fail", _reason(exc))
+        return
+    yield Check("GitHub API", "ok", f"reachable at {where}")
+    yield Check("GitHub credentials", "ok", who)
+    repositories = _repositories(settings)
+    if not repositories:
+        yield Check("repositories", "warn", "nothing to check: set CONNECTOR_DEFAULT_REPO, or list exact owner/repo "
+                                            "names in CONNECTOR_ALLOWED_REPOS (owner/* cannot be listed)")
+    for repo in repositories:
+        yield from _repository(settings, client, repo, scopes)
+
+
+def _identity(settings: Settings, client: GitHub) -> tuple[str, list[str] | None]:
+    """Who the credentials are, and a classic token's OAuth scopes (None when GitHub sends none)."""
+    credentials = client.credentials
+    if isinstance(credentials, AppCredentials):
+        return f"GitHub App '{credentials.app_name()}' (id {credentials.app_id})", None
+    assert settings.github_token is not None
+    plain = Github(auth=Auth.Token(settings.github_token.reveal()), base_url=settings.github_api_url,
+                   timeout=settings.github_timeout, retry=read_retry(),
+                   seconds_between_requests=None, seconds_between_writes=None)
+    login = plain.get_user().login
+    scopes = plain.oauth_scopes
+    kind = f"classic token, scopes: {', '.join(scopes) or 'none'}" if scopes is not None else "fine-grained token"
+    return f"token of {login} ({kind})", scopes
+
+
+def _repositories(settings: Settings) -> list[Repository]:
+    names = [pattern for pattern in settings.allowed_repos if "*" not in pattern]
+    if settings.default_repo is not None:
+        names.insert(0, "/".join(settings.default_repo))
+    unique = {name.lower(): name for name in reversed(names)}
+    return [Repository(*name.split("/", 1)) for name in reversed(list(unique.values()))]
+
+
+def _repository(settings: Settings, client: GitHub, repo: Repository, scopes: list[str] | None) -> Iterator[Check]:
+    label = repo.full_name
+    try:
+        data = client.get_repository(repo)
+    except ConnectorError as exc:
+        yield Check(f"{label}: read", "fail", _reason(exc))
+        return
+    yield Check(f"{label}: read", "ok", f"{'private' if data.get('private') else 'public'} repository")
+    if settings.read_only:
+        yield Check(f"{label}: write", "ok", "not needed: CONNECTOR_READ_ONLY is set")
+        return
+    credentials = client.credentials
+    if isinstance(credentials, AppCredentials):
+        try:
+            installation, granted = credentials.permissions_on(repo)
+        except (GithubException, ConnectorError) as exc:
+            yield Check(f"{label}: App permissions", "fail", _reason(exc))
+            return
+        yield _granted(f"{label}: comment and label pull requests", installation, granted, NEEDED_FOR_WRITES)
+        yield _granted(f"{label}: repository_dispatch", installation, granted, NEEDED_FOR_DISPATCH)
+    elif scopes is not None:
+        enough = "repo" in scopes or ("public_repo" in scopes and not data.get("private"))
+        status: Status = "ok" if enough else "fail"
+        detail = ("the token's scopes cover it" if enough
+                  else f"a classic token needs the 'repo' scope here (it has: {', '.join(scopes) or 'none'})")
+        yield Check(f"{label}: write pull requests, issues, dispatch", status, detail)
+    elif (data.get("permissions") or {}).get("push") is False:
+        yield Check(f"{label}: write pull requests, issues, dispatch", "fail",
+                    "the token's user cannot write to this repository")
+    else:
+        yield Check(f"{label}: write pull requests, issues, dispatch", "warn",
+                    "a fine-grained token does not reveal its permissions; make sure it grants Pull requests, "
+                    "Issues and Contents: read and write on this repository")
+
+
+def _granted(name: str, installation: int, granted: dict[str, str], needed: dict[str, str]) -> Check:
+    missing = [f"{permission}: {level}" for permission, level in needed.items()
+               if not (granted.get(permission) == level or (level == "read" and granted.get(permission) == "write"))]
+    if missing:
+        return Check(name, "fail", f"installation {installation} lacks {', '.join(missing)}; grant it in the "
+                                   "App's permissions and accept the change on the installation")
+    return Check(name, "ok", f"installation {installation}: " + ", ".join(f"{p}: {granted[p]}" for p in needed))
+
+
+def _public_url(settings: Settings) -> Check:
+    if settings.public_base_url is None:
+        return Check("public URL", "fail", "PUBLIC_BASE_URL is not set; ChatGPT needs the https origin it calls")
+    if not settings.public_base_url_is_https:
+        return Check("public URL", "fail", f"{settings.public_base_url} is not https; ChatGPT only calls https")
+    return Check("public URL", "ok", settings.public_base_url)
+
+
+def _served_schema(settings: Settings, catalog: EventCatalog | None) -> Check:
+    base_url = settings.public_base_url or "https://connector.invalid"
+    document = served_document(document_for_settings(settings, catalog), base_url, catalog)
+    problems = []
+    try:
+        validate_document(document)
+    except Exception as exc:  # InvalidSpecification, or anything the meta-schema check trips on
+        problems.append(str(exc)[:200])
+    too_long = [path for path, text in _descriptions(document, "$") if len(text) > 300]
+    if too_long:
+        problems.append(f"descriptions over 300 characters at {', '.join(too_long[:5])}")
+    operations = [op for item in document["paths"].values() for op in item.values()
+                  if isinstance(op, dict) and "operationId" in op]
+    unmarked = [op["operationId"] for op in operations if not isinstance(op.get("x-openai-isConsequential"), bool)]
+    if unmarked:
+        problems.append(f"operations without x-openai-isConsequential: {', '.join(unmarked)}")
+    size = len(json.dumps(document, separators=(",", ":")))
+    if size >= 100_000:
+        problems.append(f"{size} characters; ChatGPT's importer takes under 100,000")
+    if problems:
+        return Check("served schema", "fail", "; ".join(problems))
+    return Check("served schema", "ok", f"valid OpenAPI 3.1, {len(operations)} operations, {size} characters")
+
+
+def _descriptions(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                yield path, value
+            else:
+                yield from _descriptions(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _descriptions(item, f"{path}[{index}]")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ConnectorError):
+        return exc.detail
+    if isinstance(exc, GithubException):
+        message = exc.data.get("message") if isinstance(exc.data, dict) else None
+        return f"GitHub answered {exc.status}: {message or 'error'}"
+    return type(exc).__name__
+
+
+def render_table(checks: list[Check]) -> str:
+    width = max(len(check.name) for check in checks)
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    return "\n".join(f"{check.name.ljust(width)}  {marks[check.status]}  {check.detail}" for check in checks)
+
+
+def render_json(checks: list[Check]) -> str:
+    return json.dumps({"ok": all(check.status != "fail" for check in checks),
+                       "checks": [asdict(check) for check in checks]}, indent=2)

@@ -1,0 +1,75 @@
+"""Sandbox mode: the connector against an embedded GitHub double, ready to try in one command.
+
+Started when ``connector serve`` finds no GitHub token (or is given ``--sandbox``). The double is the
+same component the tests use, seeded with a demo repository; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from typing import Any
+
+from ..ghdouble import GitHubDouble, seed_demo
+from ..config.settings import Secret, Settings
+
+__all__ = ["Sandbox", "start_sandbox"]
+
+
+@dataclasses.dataclass
+class Sandbox:
+    double: GitHubDouble
+    settings: Settings
+    demo: dict[str, Any]
+    api_key: str | None  # set when the sandbox generated the key (so the banner may show it)
+
+    def stop(self) -> None:
+        self.double.stop()
+
+    def banner(self, base_url: str) -> str:
+        owner, repo = self.demo["owner"], self.demo["repo"]
+        key = self.api_key or "<your CONNECTOR_API_KEY>"
+        auth = f'-H "Authorization: Bearer {key}" -H "Content-Type: application/json"'
+        pr = self.demo["open_pulls"][0]
+        lines = [
+            "",
+            "=" * 78,
+            "  GitHub connector — SANDBOX MODE (an embedded GitHub double; nothing reaches github.com)",
+            f"  demo repository: {owner}/{repo} (the default; owner and repo may be omitted)",
+            f"  API key:         {key}",
+            f"  OpenAPI schema:  {base_url}/openapi.json",
+            "=" * 78,
+            "Try it:",
+            f"  curl -s {base_url}/chatgpt/prs/list {auth} -d '{{\"state\": \"all\"}}'",
+            f"  curl -s {base_url}/chatgpt/prs/comment {auth} -d '{{\"number\": {pr}, \"body\": \"Hello from the sandbox\"}}'",
+            f"  curl -s {base_url}/chatgpt/prs/label {auth} -d '{{\"number\": {pr}, \"labels\": [\"bug\"]}}'",
+            f"  curl -s {base_url}/chatgpt/dispatch {auth} -d '{{\"event_type\": \"deploy\", \"request_id\": \"demo-1\", \"client_payload\": {{\"env\": \"staging\"}}}}'",
+            f"  curl -s {base_url}/chatgpt/dispatch/status {auth} -d '{{\"request_id\": \"demo-1\", \"wait_seconds\": 20}}'",
+            "Set GITHUB_TOKEN and CONNECTOR_API_KEY to talk to real GitHub.",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def start_sandbox(settings: Settings) -> Sandbox:
+    """Start the double and return settings that point the connector at it."""
+    token = secrets.token_urlsafe(24)
+    double = GitHubDouble(token=token).start()
+    demo = seed_demo(double)
+    # A workflow that runs for every dispatch, named after its request_id, so what a dispatch
+    # started can be followed: it starts after 5 s and succeeds after 10 s.
+    double.add_workflow(demo["owner"], demo["repo"], "Deploy", jobs=["build", "deploy"])
+    double.auto_advance(after_seconds=5)
+    generated_key = None if settings.api_keys else secrets.token_urlsafe(32)
+    sandbox_settings = dataclasses.replace(
+        settings,
+        sandbox=True,
+        github_token=Secret(token),
+        github_app_id=None,
+        github_app_private_key=None,
+        github_app_installation_id=None,
+        github_api_url=double.url,
+        default_repo=(demo["owner"], demo["repo"]),
+        api_keys=settings.api_keys or (Secret(generated_key),),
+    )
+    return Sandbox(double=double, settings=sandbox_settings, demo=demo, api_key=generated_key)

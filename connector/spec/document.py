@@ -1,0 +1,123 @@
+"""The API description: ``openapi.yaml`` as loaded, and as served at ``/openapi.json``.
+
+``openapi.yaml`` at the top of the repository is the only place the API is described. What is served
+(and enforced) is derived from it for one deployment:
+
+* ``servers`` holds the one origin ChatGPT will call, because its importer refuses a document whose
+  server is not on the origin it was imported from;
+* without a default repository, ``owner`` and ``repo`` become required in every request body, so the
+  schema tells callers the truth instead of a later 400 doing it;
+* in read-only mode, the operations that write are not there at all;
+* with an event catalog, the dispatch schemas (those marked ``x-connector-event``) describe the
+  events and their arguments, and the served copy lists the event names as an ``enum``;
+* operations marked ``x-connector-hidden`` (the actions-gateway compatibility route, which
+  authenticates differently) are routed but not served: ChatGPT takes one auth scheme per action.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .catalog import EventCatalog
+from ..config.settings import Settings
+
+__all__ = ["SPEC_PATH", "is_write", "write_operation_ids", "load_document", "document_for", "document_for_settings", "advertised_document",
+           "served_document", "served_json"]
+
+# A link to the top-level openapi.yaml in a checkout, the document itself once installed.
+SPEC_PATH = Path(__file__).parent.parent / "openapi.yaml"
+
+
+@lru_cache(maxsize=1)
+def _load(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        # libyaml's loader when PyYAML was built with it: ~10x faster, and this runs at every start.
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_document(path: Path = SPEC_PATH) -> dict[str, Any]:
+    """A fresh copy of ``openapi.yaml`` as written (callers may mutate it)."""
+    return copy.deepcopy(_load(path))
+
+
+def document_for(*, has_default_repo: bool, read_only: bool = False, catalog: EventCatalog | None = None,
+                 path: Path = SPEC_PATH) -> dict[str, Any]:
+    """The document one deployment enforces (see :func:`served_document` for what it serves)."""
+    document = load_document(path)
+    schemas = document["components"]["schemas"]
+    if not has_default_repo:
+        for schema in schemas.values():
+            if "owner" in schema.get("properties", {}):
+                schema["required"] = ["owner", "repo", *schema.get("required", [])]
+    if catalog is not None:
+        for schema in _event_schemas(document):
+            fields = schema["x-connector-event"]
+            catalog.describe_in(schema, name_field=fields["name"], payload_field=fields["payload"])
+    if read_only:
+        _drop_writes(document)
+    return document
+
+
+def document_for_settings(settings: Settings, catalog: EventCatalog | None = None) -> dict[str, Any]:
+    return document_for(has_default_repo=settings.default_repo is not None, read_only=settings.read_only,
+                        catalog=catalog)
+
+
+def _event_schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [schema for schema in document["components"]["schemas"].values() if "x-connector-event" in schema]
+
+
+def is_write(operation: Any) -> bool:
+    """``x-openai-isConsequential: true`` is the spec's one marker for a write: ChatGPT asks the user
+    to confirm those calls, read-only mode leaves them out, and they are made idempotent."""
+    return isinstance(operation, dict) and bool(operation.get("x-openai-isConsequential"))
+
+
+def write_operation_ids(document: dict[str, Any]) -> frozenset[str]:
+    return frozenset(op["operationId"] for item in document["paths"].values() for op in item.values()
+                     if is_write(op))
+
+
+def _drop_writes(document: dict[str, Any]) -> None:
+    """Remove every operation that changes something, so it is neither routed nor advertised."""
+    for path, item in list(document["paths"].items()):
+        for method in [m for m, op in item.items() if is_write(op)]:
+            del item[method]
+        if not any(isinstance(op, dict) and "operationId" in op for op in item.values()):
+            del document["paths"][path]
+
+
+def served_document(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> dict[str, Any]:
+    """What ``/openapi.json`` serves: the enforced document for ChatGPT's importer, on one server."""
+    served = advertised_document(document, catalog)
+    served["servers"] = [{"url": base_url.rstrip("/")}]
+    return served
+
+
+def advertised_document(document: dict[str, Any], catalog: EventCatalog | None = None) -> dict[str, Any]:
+    """The operations callers are told about, whichever way they call them: what ``/openapi.json``
+    serves apart from its server, and what the MCP tools are generated from."""
+    served = copy.deepcopy(document)
+    for path, item in list(served["paths"].items()):
+        if any(isinstance(op, dict) and op.get("x-connector-hidden") for op in item.values()):
+            del served["paths"][path]
+    used = {name for item in served["paths"].values() for op in item.values() if isinstance(op, dict)
+            for requirement in op.get("security", served.get("security", [])) for name in requirement}
+    schemes = served["components"]["securitySchemes"]
+    for name in list(schemes):
+        if name not in used:
+            del schemes[name]
+    if catalog is not None:
+        for schema in _event_schemas(served):
+            catalog.advertise_names(schema, name_field=schema["x-connector-event"]["name"])
+    return served
+
+
+def served_json(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> str:
+    return json.dumps(served_document(document, base_url, catalog), ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,320 @@
+"""Let Connexion 3.3 serve an OpenAPI **3.1** document, validated the 3.1 way.
+
+Connexion 3.3 refuses 3.1 documents: it checks every spec against its bundled 3.0 meta-schema
+(which rejects ``openapi: 3.1.0``, type arrays such as ``["string", "null"]`` and ``examples`` in
+schemas) and validates bodies with JSON Schema Draft 4, which ignores ``const`` and cannot express
+3.1's null handling (upstream issue spec-first/connexion#1396). This adapter changes exactly three
+things and leaves the rest of Connexion (routing, security, parameter parsing) untouched:
+
+1. :class:`OpenAPI31Specification` validates the document against the OpenAPI 3.1 meta-schema
+   (and its Schema Objects against Draft 2020-12) instead of the 3.0 meta-schema.
+2. :data:`VALIDATOR_MAP` validates request and response bodies with a Draft 2020-12 validator (the
+   dialect of OpenAPI 3.1 schemas), with ``pattern`` evaluated as ECMA-262 regexes. Requests are
+   parsed strictly (no duplicate keys, no NaN), every bad field is reported with its JSON path,
+   schema ``default`` values are filled in (also where a caller sent ``null``), and integral
+   numbers such as ``24.0`` become integers.
+3. :func:`add_api` registers a pre-built specification, because ``FlaskApp.add_api`` always loads
+   documents through Connexion's 3.0-only loader.
+
+It relies on Connexion internals (``ConnexionMiddleware.apis``/``options`` and the validator base
+classes) that were read on 3.3.0; ``pyproject.toml`` pins Connexion to ``<3.4`` for that reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+from functools import lru_cache
+from importlib import resources
+
+import jsonschema
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import InvalidSpecification, NonConformingResponseBody
+from connexion.middleware.main import API
+from connexion.spec import OpenAPISpecification
+from connexion.validators import AbstractRequestBodyValidator, AbstractResponseBodyValidator
+from connexion.validators import ParameterValidator
+from jsonschema import Draft202012Validator
+
+from ..errors import BadRequest, FieldError
+from .schema_errors import describe, json_path
+
+__all__ = ["OpenAPI31Specification", "VALIDATOR_MAP", "add_api", "check_request_value", "ecma_regex",
+           "strict_json_loads", "validate_document"]
+
+_MAX_ERRORS = 10
+
+
+class OpenAPI31Specification(OpenAPISpecification):
+    """Connexion's OpenAPI specification, checked against the OpenAPI 3.1 meta-schema.
+
+    The check uses the OpenAPI Initiative's own 3.1 schema (shipped in ``resources/``) and the
+    Draft 2020-12 meta-schema for every Schema Object. openapi-spec-validator does this and more
+    (reference resolution, duplicate operationIds) but costs 20 MB and 0.13 s at every start
+    (docs/benchmarks.md), so it runs in the test suite instead.
+    """
+
+    @classmethod
+    def _validate_spec(cls, spec: dict) -> None:
+        validate_document(spec)
+
+
+def validate_document(spec: dict) -> None:
+    """Raise :class:`InvalidSpecification` naming the first place ``spec`` breaks OpenAPI 3.1."""
+    if not str(spec.get("openapi", "")).startswith("3.1."):
+        raise InvalidSpecification(f"expected an OpenAPI 3.1 document, got openapi: {spec.get('openapi')!r}")
+    error = jsonschema.exceptions.best_match(_openapi_meta_validator().iter_errors(spec))
+    if error is not None:
+        raise InvalidSpecification(f"invalid OpenAPI 3.1 document at {json_path(error.absolute_path)}: {error.message}")
+    schema_validator = Draft202012Validator(Draft202012Validator.META_SCHEMA)  # one for all schemas
+    for path, schema in _schema_objects(spec, ()):
+        error = jsonschema.exceptions.best_match(schema_validator.iter_errors(schema))
+        if error is not None:
+            raise InvalidSpecification(f"invalid schema at {json_path(path)}: {error.message}")
+
+
+def _openapi_meta_validator() -> Draft202012Validator:
+    raw = resources.files(__package__).joinpath("resources/openapi-3.1-schema.json").read_text()
+    # The schema's only dynamic anchor is "meta" on $defs/schema, and no outer dialect schema
+    # overrides it here, so a static $ref means the same; jsonschema then checks the document in
+    # 10 ms instead of 65 ms, which counts at every start.
+    return Draft202012Validator(json.loads(raw.replace('"$dynamicRef": "#meta"', '"$ref": "#/$defs/schema"')))
+
+
+def _schema_objects(node: t.Any, path: tuple) -> t.Iterator[tuple[tuple, dict]]:
+    """Every Schema Object: the values of ``schema`` keys and of ``components.schemas``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = (*path, key)
+            if key == "schema" and isinstance(value, dict):
+                yield here, value
+            elif path == ("components",) and key == "schemas" and isinstance(value, dict):
+                yield from (((*here, name), schema) for name, schema in value.items())
+            else:
+                yield from _schema_objects(value, here)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _schema_objects(item, (*path, index))
+
+
+def add_api(app: t.Any, specification: dict, **options: t.Any) -> None:
+    """Register a 3.1 document on a Connexion app; ``options`` are those of ``app.add_api``."""
+    middleware = app.middleware
+    if middleware.middleware_stack is not None:
+        raise RuntimeError("cannot add an API after the application has started")
+    spec = OpenAPI31Specification(specification)
+    merged = middleware.options.replace(**options)
+    middleware.apis.append(API(spec, base_path=None, name=None, **merged.__dict__))
+
+
+# --- request bodies -------------------------------------------------------------------------
+
+
+class _StrictJSONError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
+    result: dict[str, t.Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _StrictJSONError(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> t.NoReturn:
+    raise _StrictJSONError(f"{name} is not valid JSON")
+
+
+def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
+    """Parse JSON the way RFC 8259 peers expect: UTF-8, no duplicate keys, no NaN/Infinity."""
+    try:
+        return json.loads(
+            raw.decode(encoding),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constants,
+        )
+    except UnicodeDecodeError:
+        raise BadRequest([FieldError("$", f"the body is not valid {encoding}")]) from None
+    except LookupError:  # a charset Python does not know, from the Content-Type header
+        raise BadRequest([FieldError("$", f"unknown charset {encoding!r}; send UTF-8 JSON")]) from None
+    except RecursionError:
+        raise BadRequest([FieldError("$", "the body is nested too deeply")]) from None
+    except _StrictJSONError as exc:
+        raise BadRequest([FieldError("$", str(exc))]) from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            [FieldError("$", f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")]
+        ) from None
+
+
+# ECMA-262's character-class escapes, which Python reads more widely: its \s also matches U+001C-
+# U+001F and U+0085, and its \d and \w any Unicode digit or letter.
+_ECMA_CLASS_ESCAPES = {
+    "s": "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff",
+    "d": "0-9",
+    "w": "A-Za-z0-9_",
+}
+
+
+@lru_cache(maxsize=512)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    r"""Compile an ECMA-262 pattern (the dialect of JSON Schema's ``pattern``) for Python.
+
+    * Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept "owner\n";
+      an unescaped ``$`` outside a character class becomes ``\Z``.
+    * ``\s``, ``\d`` and ``\w`` (and their negations outside a class) become ECMA's explicit sets,
+      so a schema means the same here as in the caller's validator: Python's ``\s`` would refuse a
+      label ending in U+0085, which ECMA's allows.
+    """
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+            members = _ECMA_CLASS_ESCAPES.get(char.lower())
+            if members is not None and (in_class and char.islower()):
+                out.append(members)
+                continue
+            if members is not None and not in_class:
+                out.append(f"[{'^' if char.isupper() else ''}{members}]")
+                continue
+            out.append("\\" + char)
+            continue
+        if char == "\\":
+            escaped = True
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern(validator, pattern, instance, schema):  # noqa: ANN001 - jsonschema keyword protocol
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _properties_normalised(validator, properties, instance, schema):  # noqa: ANN001
+    """Validate ``properties`` after normalising the values handlers will see.
+
+    * Defaults are filled in, also where a caller sent null for an optional field (language
+      models do).
+    * An integral number such as ``24.0`` is a valid JSON Schema ``integer``; it becomes ``24`` so
+      that it does not reach GitHub as "24.0" (in a query string or a URL path).
+    """
+    if isinstance(instance, dict):
+        for name, subschema in properties.items():
+            if not isinstance(subschema, dict):
+                continue
+            value = instance.get(name)
+            if value is None and "default" in subschema:
+                instance[name] = subschema["default"]
+            elif isinstance(value, float) and value.is_integer() and "integer" in _types(subschema):
+                instance[name] = int(value)
+    yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
+
+
+def _types(schema: dict) -> list[str]:
+    types = schema.get("type", [])
+    return types if isinstance(types, list) else [types]
+
+
+_ResponseValidator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _pattern})
+_RequestValidator = jsonschema.validators.extend(_ResponseValidator, {"properties": _properties_normalised})
+
+
+_COMPILED: dict[tuple[int, bool], tuple[dict, jsonschema.protocols.Validator]] = {}
+
+
+def _validator_for(schema: dict, *, with_defaults: bool) -> jsonschema.protocols.Validator:
+    # Connexion builds a validator object per request but hands it the same schema dict each time
+    # (one per operation and media type), so compiled validators are cached by that dict's
+    # identity; the dict is kept in the entry so its id cannot be reused.
+    key = (id(schema), with_defaults)
+    entry = _COMPILED.get(key)
+    if entry is None or entry[0] is not schema:
+        # Responses are checked without asserting `format` (an annotation in Draft 2020-12 unless
+        # a validator opts in): they are the connector's own output, and it saves ~10% per check.
+        if with_defaults:
+            validator = _RequestValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        else:
+            validator = _ResponseValidator(schema)
+        entry = (schema, validator)
+        _COMPILED[key] = entry
+    return entry[1]
+
+
+class JSONRequestBodyValidator(AbstractRequestBodyValidator):
+    """Strict JSON parsing, Draft 2020-12 validation, defaults filled in, every bad field listed."""
+
+    MUTABLE_VALIDATION = True
+
+    def __init__(self, *, schema: dict, encoding: str, **kwargs: t.Any) -> None:
+        super().__init__(
+            schema=schema,
+            required=kwargs.get("required", False),
+            nullable=kwargs.get("nullable", False),
+            encoding=encoding,
+            strict_validation=kwargs.get("strict_validation", False),
+        )
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: t.Any) -> t.Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw.strip():
+            return None
+        return strict_json_loads(raw, self._encoding)
+
+    def _validate(self, body: t.Any) -> None:
+        if body is None:
+            raise BadRequest([FieldError("$", "a JSON object body is required")])
+        check_request_value(self._schema, body)
+
+
+def check_request_value(schema: dict, value: t.Any, *, at: tuple[str | int, ...] = ()) -> None:
+    """Validate (and normalise, as for request bodies) ``value`` found at path ``at`` of a request.
+
+    Raises :class:`BadRequest` listing every bad field by its JSON path from the body's root.
+    ``schema`` must be long-lived (validators are cached by its identity).
+    """
+    validator = _validator_for(schema, with_defaults=True)
+    errors = sorted(validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    if errors:
+        # One message per field is enough to act on; "" breaks both minLength and pattern.
+        by_path: dict[str, FieldError] = {}
+        for error in errors:
+            error.path.extendleft(reversed(at))
+            for field_error in describe(error):
+                by_path.setdefault(field_error["path"], field_error)
+        raise BadRequest(list(by_path.values())[:_MAX_ERRORS])
+
+
+class JSONResponseBodyValidator(AbstractResponseBodyValidator):
+    """Checks the connector's own responses against the 3.1 schemas (a bug guard, not input checking).
+
+    jsonschema-rs would make this ~100x faster (0.01 ms instead of 1.2 ms for a page of 20 pull
+    requests) but holds 2.5 MB more per worker, which put a worker over its 80 MB budget; against
+    GitHub's own latency a millisecond does not show (docs/benchmarks.md).
+    """
+
+    def _parse(self, stream: t.Generator[bytes, None, None]) -> t.Any:
+        raw = b"".join(stream)
+        return json.loads(raw) if raw else None
+
+    def _validate(self, body: t.Any) -> None:
+        error = jsonschema.exceptions.best_match(_validator_for(self._schema, with_defaults=False).iter_errors(body))
+        if error is not None:
+            raise NonConformingResponseBody(detail=f"{json_path(error.absolute_path)}: {error.message[:200]}")
+
+
+VALIDATOR_MAP = {
+    "parameter": ParameterValidator,
+    "body": MediaTypeDict({"*/*json": JSONRequestBodyValidator}),
+    "response": MediaTypeDict({"*/*json": JSONResponseBodyValidator}),
+}
