@@ -165,7 +165,8 @@ COLD_START = """
 import time
 start = time.perf_counter()
 from connector.app import create_app
-from connector.config.settings import Secret, Settings
+from connector.config.settings import Settings
+from connector.types import Secret
 create_app(Settings(api_keys=(Secret("k" * 32),), github_token=Secret("t"), github_api_url="http://127.0.0.1:9"))
 print(time.perf_counter() - start)
 """
@@ -227,8 +228,10 @@ def pygithub_write_pacing(double: GitHubDouble, writes: int = 5) -> tuple[float,
     against the connector's client, which leaves pacing to GitHub's rate limits."""
     from github import Auth, Github
 
-    from connector.github.client import GitHub, Repository
-    from connector.config.settings import Secret
+    from connector.github.client import GitHub
+
+    from connector.types import Repository
+    from connector.types import Secret
 
     repo = Repository("octo-demo", "hello-connector")
     default = Github(auth=Auth.Token(TOKEN), base_url=double.url)

@@ -22,8 +22,11 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connector.github.client import GitHub, Repository  # noqa: E402
-from connector.config.settings import Secret, Settings  # noqa: E402
+from connector.github.client import GitHub  # noqa: E402
+
+from connector.types import Repository  # noqa: E402
+from connector.config.settings import Settings  # noqa: E402
+from connector.types import Secret  # noqa: E402
 
 OWNER, REPO = "octo-demo", "hello-connector"
 

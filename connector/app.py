@@ -25,27 +25,29 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .http.body_limit import BodyLimitMiddleware
     from .http.client_ip import ClientIpMiddleware
     from .http.services import Services, ServicesMiddleware
-    from .errors import install_error_handler
+    from .http.problem import install_error_handler
     from .spec.catalog import EventCatalog, load_catalog
-    from .http.idempotency import IdempotencyStore, RedisIdempotencyStore
+    from .state.claims import MemoryClaimStore
+    from .state.redis_claims import RedisClaimStore
+    from .state.redis_runs import RedisRunStore
+    from .state.runs import MemoryRunStore
     from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
     from .config.keys import KeyRing
-    from .mcp.endpoint import MCP_PATH, McpEndpoint
+    from .mcp.endpoint import McpEndpoint
     from .mcp.tools import tools_from_document
-    from .http.metrics import METRICS_PATH, Metrics, metrics_endpoint, metrics_for
+    from .http.metrics import Metrics, metrics_endpoint, metrics_for
+    from .http.paths import MCP_PATH, METRICS_PATH, OPENAPI_PATH, RUN_EVENTS_PATH, WEBHOOK_PATH
     from .http.observe import OperationNoteMiddleware, RequestRecordMiddleware
     from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .http.rate_limits import RateLimitIpMiddleware, RateLimits
     from .http.readiness import Readiness
-    from .state.redis_runs import RedisRunStore
     from .http.request_id import RequestIdMiddleware, configure_logging
     from .record import RequestRecord, note
     from .http.resolver import JSONResolver
-    from .state.runs import RunStore
-    from .api.run_events import RUN_EVENTS_PATH, run_events_endpoint
+    from .api.run_events import run_events_endpoint
     from .config.settings import Settings
     from .spec.document import advertised_document, document_for_settings, served_json, write_operation_ids
-    from .http.webhooks import MAX_DELIVERY_BYTES, WEBHOOK_PATH, webhook_endpoint
+    from .http.webhooks import MAX_DELIVERY_BYTES, webhook_endpoint
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -119,7 +121,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        max_bytes=settings.max_body_bytes,
                        larger=_routes_with_larger_legal_bodies(settings))
-    app.add_url_rule("/openapi.json", "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
+    app.add_url_rule(OPENAPI_PATH, "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
                      methods=["GET"])
     if mcp is not None:  # CONNECTOR_MCP=false: no route, so a worker never loads the SDK (~25 MB)
         app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
@@ -160,8 +162,8 @@ def _stores(settings: Settings) -> dict:
     if settings.rate_limit or settings.ip_rate_limit:
         limits = RateLimits(per_key=settings.rate_limit, per_ip=settings.ip_rate_limit, storage_uri=url)
     if url is None:
-        return {"runs": RunStore(), "idempotency": IdempotencyStore(), "limits": limits}
-    return {"runs": RedisRunStore(url), "idempotency": RedisIdempotencyStore(url), "limits": limits}
+        return {"runs": MemoryRunStore(), "idempotency": MemoryClaimStore(), "limits": limits}
+    return {"runs": RedisRunStore(url), "idempotency": RedisClaimStore(url), "limits": limits}
 
 
 def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:

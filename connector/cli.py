@@ -114,6 +114,7 @@ def _spec(base_url: str | None) -> int:
 
 
 def _mcp_stdio(force_sandbox: bool) -> int:
+    from .app import create_app
     from .mcp.stdio import run_stdio, stdio_key
 
     settings, sandbox = _settings_or_sandbox(force_sandbox)
@@ -122,7 +123,9 @@ def _mcp_stdio(force_sandbox: bool) -> int:
         if sandbox is not None:  # stdout is the MCP channel, so a short note goes to stderr (the client's log)
             print(f"connector: SANDBOX MODE, an embedded GitHub double; demo repository "
                   f"{sandbox.demo['owner']}/{sandbox.demo['repo']}", file=sys.stderr, flush=True)
-        run_stdio(settings)
+        # stdout is the MCP channel: audit lines go to stderr, which clients keep as the server's log.
+        # (The SDK also diverts stray writes to stdout while it serves; this does not rely on that.)
+        run_stdio(settings, create_app(settings, audit_stream=sys.stderr))
     finally:
         if sandbox is not None:
             sandbox.stop()

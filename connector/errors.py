@@ -1,64 +1,56 @@
-"""One exception hierarchy, rendered once as ``application/problem+json``.
+"""One exception hierarchy; :mod:`connector.http.problem` renders it once as ``application/problem+json``.
 
 Every failure a caller can see is a :class:`ConnectorError`; its ``code`` is a stable, documented
-string an assistant can branch on and its ``detail`` says what to change::
+string an assistant can branch on and its ``detail`` says what to change. Categories (no status of
+their own) group the errors callers catch; GitHub's errors fall into three, by what GitHub did::
 
     ConnectorError (500 internal_error)
     ├── BadRequest (400 validation_error)       ── the request does not match the schema
     ├── Unauthorized (401 unauthorized)         ── missing or wrong API key
     ├── WebhookSignatureInvalid (401 webhook_signature_invalid) ── a delivery not signed with the secret
     ├── InsufficientScope (403 insufficient_scope) ── the caller's API key lacks the operation's scope
-    ├── GitHubForbidden (403 github_forbidden)  ── the connector's GitHub credentials lack a permission
     ├── RepoNotAllowed (403 repo_not_allowed)   ── outside the operator's repository allowlist
     ├── IpNotAllowed (403 ip_not_allowed)       ── the caller's address is not allowed (connector.http.client_ip)
     ├── LabelNotAllowed (403 label_not_allowed) ── outside the operator's CONNECTOR_LABELS_ALLOW
-    ├── NotFound (404 not_found)                ── repository, pull request or route
-    ├── AppNotInstalled (404 app_not_installed) ── the connector's GitHub App is not on that repository
+    ├── NotFound (404 not_found)                ── a route, or (GitHubNotFound) a repository, pull request or run
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── DuplicateDelivery (409 duplicate_delivery) ── a webhook delivery id seen before (a replay)
     ├── RequestInProgress (409 request_in_progress) ── the first request with this request_id is running
-    ├── RequestOutcomeUnknown (409 request_outcome_unknown) ── it timed out after sending; not repeated
     ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.http.body_limit, outside the app
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
     ├── UnknownLabel (422 unknown_label)
     ├── UnknownEvent (422 unknown_event)       ── an event_type outside the operator's event catalog
     ├── IdempotencyKeyReused (422 idempotency_key_reused) ── a request_id reused for another request
-    ├── GitHubValidation (422 github_validation)
     ├── RateLimited (429 rate_limited)          ── the connector's own limit for the key or address
-    │   └── GitHubRateLimited (429 github_rate_limited) ── GitHub's quota or secondary limit
-    ├── GitHubUnavailable (502 github_unavailable)
-    ├── GitHubDispatchFailed (502 github_dispatch_failed) ─┐
-    ├── MissingApiKeyConfig (503 missing_api_key_config)   ├ the actions gateway's codes, kept on /v1/dispatch
-    ├── MissingGitHubConfig (503 missing_github_config)   ─┘
+    ├── MissingApiKeyConfig (503 missing_api_key_config) ┐ the actions gateway's codes, kept on /v1/dispatch
+    ├── MissingGitHubConfig (503 missing_github_config)  ┘ (with GitHubDispatchFailed below)
     ├── IdempotencyUnavailable (503 idempotency_unavailable) ── Redis unreachable: writes fail closed
     ├── RunStateUnavailable (503 run_state_unavailable) ── Redis unreachable for run state
     ├── Misconfigured (503 misconfigured)
     ├── NotReady (503 not_ready)                ── /health/ready: Redis or GitHub cannot be reached
-    └── GitHubTimeout (504 github_timeout)
+    └── GitHubError                             ── category: GitHub's answer, or its absence, decided it
+        ├── GitHubRefused                       ── category: GitHub answered no, so it did nothing
+        │   ├── GitHubForbidden (403 github_forbidden) ── the connector's GitHub credentials lack a permission
+        │   ├── GitHubNotFound (404 not_found; a NotFound)
+        │   ├── AppNotInstalled (404 app_not_installed) ── the connector's GitHub App is not on that repository
+        │   ├── GitHubValidation (422 github_validation)
+        │   └── GitHubRateLimited (429 github_rate_limited; a RateLimited) ── GitHub's quota or secondary limit
+        ├── GitHubUnavailable (502 github_unavailable) ── GitHub could not be reached, or failed
+        │   ├── GitHubDispatchFailed (502 github_dispatch_failed) ── the gateway's word for any of GitHub's
+        │   └── GitHubTimeout (504 github_timeout)
+        └── GitHubMayHaveActed                  ── category: a write went out and what GitHub did is unknown;
+            │                                      its request_id is never sent to GitHub again
+            ├── GitHubWriteTimeout (504 github_timeout; a GitHubTimeout)
+            ├── GitHubDispatchOutcomeUnknown (502 github_dispatch_failed; a GitHubDispatchFailed)
+            └── RequestOutcomeUnknown (409 request_outcome_unknown) ── a repeat of such a write
 
-Framework exceptions (Connexion's problems, Starlette's HTTP exceptions, anything unexpected) are
-translated into this hierarchy by :func:`from_exception`, so :func:`handle_error` is the only place
-a response body for an error is built. Nothing here ever includes a token or a traceback.
+Nothing here ever includes a token or a traceback.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any, ClassVar
-
-from connexion.exceptions import (
-    BadRequestProblem,
-    NonConformingResponse,
-    ProblemException,
-    UnsupportedMediaTypeProblem,
-)
-from connexion.exceptions import Unauthorized as ConnexionUnauthorized
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from starlette.exceptions import HTTPException
-
-from .record import note
 
 __all__ = [
     "ConnectorError",
@@ -67,7 +59,11 @@ __all__ = [
     "Unauthorized",
     "WebhookSignatureInvalid",
     "InsufficientScope",
+    "GitHubError",
+    "GitHubRefused",
+    "GitHubMayHaveActed",
     "GitHubForbidden",
+    "GitHubNotFound",
     "RepoNotAllowed",
     "IpNotAllowed",
     "LabelNotAllowed",
@@ -88,6 +84,7 @@ __all__ = [
     "GitHubRateLimited",
     "GitHubUnavailable",
     "GitHubDispatchFailed",
+    "GitHubDispatchOutcomeUnknown",
     "MissingApiKeyConfig",
     "MissingGitHubConfig",
     "IdempotencyUnavailable",
@@ -95,16 +92,9 @@ __all__ = [
     "Misconfigured",
     "NotReady",
     "GitHubTimeout",
+    "GitHubWriteTimeout",
     "ERROR_CLASSES",
-    "from_exception",
-    "handle_error",
-    "install_error_handler",
-    "send_problem",
 ]
-
-PROBLEM_JSON = "application/problem+json"
-log = logging.getLogger(__name__)
-
 
 class ConnectorError(Exception):
     status: ClassVar[int] = 500
@@ -162,9 +152,21 @@ class InsufficientScope(ConnectorError):
     status, code, title = 403, "insufficient_scope", "Forbidden"
 
 
-class GitHubForbidden(ConnectorError):
-    status, code, title = 403, "github_forbidden", "Forbidden"
+class GitHubError(ConnectorError):
+    """Category: what GitHub answered, or that it did not, decided the outcome."""
 
+
+class GitHubRefused(GitHubError):
+    """Category: GitHub answered with a refusal, so it did nothing; a changed request may be sent again."""
+
+
+class GitHubMayHaveActed(GitHubError):
+    """Category: a write was sent and whether GitHub applied it is unknown. Whoever holds the
+    request's ``request_id`` keeps it as "outcome unknown" and never sends that write again."""
+
+
+class GitHubForbidden(GitHubRefused):
+    status, code, title = 403, "github_forbidden", "Forbidden"
 
 class RepoNotAllowed(ConnectorError):
     status, code, title = 403, "repo_not_allowed", "Forbidden"
@@ -182,9 +184,12 @@ class NotFound(ConnectorError):
     status, code, title = 404, "not_found", "Not Found"
 
 
-class AppNotInstalled(ConnectorError):
-    status, code, title = 404, "app_not_installed", "Not Found"
+class GitHubNotFound(NotFound, GitHubRefused):
+    """GitHub's 404: the repository, pull request or run is not there, or the credentials cannot see it."""
 
+
+class AppNotInstalled(GitHubRefused):
+    status, code, title = 404, "app_not_installed", "Not Found"
 
 class MethodNotAllowed(ConnectorError):
     status, code, title = 405, "method_not_allowed", "Method Not Allowed"
@@ -198,9 +203,8 @@ class RequestInProgress(ConnectorError):
     status, code, title = 409, "request_in_progress", "Conflict"
 
 
-class RequestOutcomeUnknown(ConnectorError):
+class RequestOutcomeUnknown(GitHubMayHaveActed):
     status, code, title = 409, "request_outcome_unknown", "Conflict"
-
 
 class PayloadTooLarge(ConnectorError):
     status, code, title = 413, "payload_too_large", "Content Too Large"
@@ -226,9 +230,8 @@ class IdempotencyKeyReused(ConnectorError):
     status, code, title = 422, "idempotency_key_reused", "Unprocessable Content"
 
 
-class GitHubValidation(ConnectorError):
+class GitHubValidation(GitHubRefused):
     status, code, title = 422, "github_validation", "Unprocessable Content"
-
 
 class RateLimited(ConnectorError):
     status, code, title = 429, "rate_limited", "Too Many Requests"
@@ -242,20 +245,21 @@ class RateLimited(ConnectorError):
         )
 
 
-class GitHubRateLimited(RateLimited):
-    """GitHub's own limit, which waiting out helps as much as the connector's: a subclass, so code
+class GitHubRateLimited(RateLimited, GitHubRefused):
+    """GitHub's own limit, which waiting out helps as much as the connector's: a RateLimited, so code
     that handles any rate limit handles this one."""
 
     code = "github_rate_limited"
 
-
-class GitHubUnavailable(ConnectorError):
+class GitHubUnavailable(GitHubError):
     status, code, title = 502, "github_unavailable", "Bad Gateway"
 
-
-class GitHubDispatchFailed(ConnectorError):
+class GitHubDispatchFailed(GitHubUnavailable):
     status, code, title = 502, "github_dispatch_failed", "Bad Gateway"
 
+
+class GitHubDispatchOutcomeUnknown(GitHubDispatchFailed, GitHubMayHaveActed):
+    """The gateway's code for a dispatch that may have reached GitHub."""
 
 class MissingApiKeyConfig(ConnectorError):
     status, code, title = 503, "missing_api_key_config", "Service Unavailable"
@@ -281,9 +285,12 @@ class NotReady(ConnectorError):
     status, code, title = 503, "not_ready", "Service Unavailable"
 
 
-class GitHubTimeout(ConnectorError):
+class GitHubTimeout(GitHubUnavailable):
     status, code, title = 504, "github_timeout", "Gateway Timeout"
 
+
+class GitHubWriteTimeout(GitHubTimeout, GitHubMayHaveActed):
+    """GitHub did not answer a write in time: it may still have applied it."""
 
 ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     ConnectorError,
@@ -320,81 +327,3 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     NotReady,
     GitHubTimeout,
 )
-
-
-def from_exception(request: ConnexionRequest, exc: Exception) -> ConnectorError:
-    """Translate any exception that reached the error handler into a :class:`ConnectorError`."""
-    if isinstance(exc, ConnectorError):
-        return exc
-    if isinstance(exc, ConnexionUnauthorized):
-        # Connexion's own messages ("No authorization token provided") are fine to pass on;
-        # they never contain the presented credential.
-        return Unauthorized(
-            f"{exc.detail.rstrip('.')}. Send the connector's API key as 'Authorization: Bearer <key>'"
-            + (" or 'x-api-key: <key>'." if request.url.path.startswith("/v1/") else ".")
-        )
-    if isinstance(exc, UnsupportedMediaTypeProblem):
-        return UnsupportedMediaType(
-            "Send the request body as JSON with 'Content-Type: application/json'."
-        )
-    if isinstance(exc, BadRequestProblem):
-        # Raised by Connexion for bodies that are not JSON at all, and for unknown query parameters.
-        return BadRequest([FieldError("$", _clip(str(exc.detail)))])
-    if isinstance(exc, NonConformingResponse):
-        log.error("response did not match the spec: %s", exc.detail)
-        return ConnectorError("The connector produced an invalid response; this is a bug.")
-    if isinstance(exc, (ProblemException, HTTPException)):
-        status = exc.status_code
-        if status == 404:
-            return NotFound(
-                f"There is no {request.method} {request.url.path}; the operations are listed "
-                "in /openapi.json."
-            )
-        if status == 405:
-            # Starlette's router (which Connexion routes with) puts the Allow header on the exception.
-            allowed = (exc.headers or {}).get("Allow", "")
-            return MethodNotAllowed(
-                f"{request.url.path} does not accept {request.method}; use {allowed or 'another method'}.",
-                headers={"Allow": allowed} if allowed else None,
-            )
-        if 400 <= status < 500:
-            return BadRequest([FieldError("$", _clip(str(getattr(exc, "detail", "") or "bad request")))])
-    log.error("unexpected error", exc_info=exc)
-    return ConnectorError("The connector failed unexpectedly; the operator can find details in its log.")
-
-
-def install_error_handler(app: Any) -> None:
-    """Make :func:`handle_error` the handler for everything on a Connexion app.
-
-    Starlette looks handlers up along the exception's MRO and Connexion pre-registers its own for
-    ProblemException and HTTPException, so all three are claimed to keep one error format.
-    """
-    for exception_class in (Exception, HTTPException, ProblemException):
-        app.add_error_handler(exception_class, handle_error)
-
-
-def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """The one error handler: every error response is built here."""
-    error = from_exception(request, exc)
-    note(code=error.code)
-    return ConnexionResponse(
-        status_code=error.status,
-        mimetype=PROBLEM_JSON,
-        content_type=PROBLEM_JSON,
-        body=json.dumps(error.to_problem(), ensure_ascii=False, separators=(",", ":")).encode(),
-        headers=error.headers,
-    )
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-async def send_problem(send: Any, error: ConnectorError) -> None:
-    """Answer with ``error`` from a pure ASGI middleware that sits outside Connexion's handlers."""
-    note(code=error.code)
-    body = json.dumps(error.to_problem(), ensure_ascii=False, separators=(",", ":")).encode()
-    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
-    headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

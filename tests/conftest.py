@@ -28,7 +28,8 @@ import uvicorn
 
 from connector.app import create_app
 from connector.ghdouble import GitHubDouble
-from connector.config.settings import Secret, Settings
+from connector.config.settings import Settings
+from connector.types import Secret
 
 API_KEY = "test-api-key-0123456789abcdef"
 OTHER_KEY = "second-api-key-abcdef0123456789"

@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connector.github import credentials
 from connector.app import create_app
 from connector.ghdouble import GitHubDouble
-from connector.github.client import Repository, github_client
-from connector.config.settings import Secret
+from connector.github.client import github_client
+from connector.types import Repository
+from connector.types import Secret
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO
 
 APP_ID = 424242

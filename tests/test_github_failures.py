@@ -7,7 +7,7 @@ import time
 import pytest
 
 from connector.github.quota import SHARED_LOOKUP_SECONDS
-from connector.config.settings import Secret
+from connector.types import Secret
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO, eventually
 
 BASE = f"/repos/{OWNER}/{REPO}"
@@ -160,7 +160,7 @@ def test_github_validation_failure_passes_githubs_reason_on(client, double, pr):
 
 
 def test_rejected_github_credentials_are_a_misconfiguration_not_the_callers_fault(make_client, double, pr):
-    from connector.config.settings import Secret
+    from connector.types import Secret
 
     client = make_client(github_token=Secret("ghp_wrong_token_000000000000"))
 

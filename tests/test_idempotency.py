@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from connector.app import create_app
-from connector.config.settings import Secret
+from connector.types import Secret
 from tests.conftest import API_KEY, OTHER_KEY, OWNER, REPO, LiveServer, eventually, free_port
 
 DISPATCHES = f"/repos/{OWNER}/{REPO}/dispatches"

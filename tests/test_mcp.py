@@ -250,7 +250,7 @@ def test_a_tool_call_needs_the_scope_its_route_needs(make_settings, double, tmp_
 
 
 def test_the_sdk_is_not_imported_until_mcp_is_used():
-    code = ("import sys; from connector.app import create_app; from connector.config.settings import Settings, Secret; "
+    code = ("import sys; from connector.app import create_app; from connector.config.settings import Settings; from connector.types import Secret; "
             "create_app(Settings(api_keys=(Secret('k' * 32),), sandbox=True)); "
             "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith(('mcp.', 'mcp_types', 'pydantic'))))")
     printed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -22,7 +22,7 @@ def client(make_client, double):
 
 
 def _secret(value):
-    from connector.config.settings import Secret
+    from connector.types import Secret
     return Secret(value)
 
 
@@ -98,7 +98,7 @@ def test_without_a_metrics_setting_there_is_no_route_and_no_prometheus_import(ma
     code = (
         "import sys\n"
         "from connector.app import create_app\n"
-        "from connector.config.settings import Settings, Secret\n"
+        "from connector.config.settings import Settings\nfrom connector.types import Secret\n"
         f"app = create_app(Settings(api_keys=(Secret({API_KEY!r}),), github_token=Secret('x'), mcp=False))\n"
         f"app.test_client().post('/chatgpt/prs/list', json={{}}, headers={{'Authorization': 'Bearer {API_KEY}'}})\n"
         "print('prometheus_client' in sys.modules)\n"

@@ -8,7 +8,7 @@ from connexion.exceptions import InvalidSpecification
 
 from connector.spec import openapi31
 from connector.spec.openapi31 import ecma_regex
-from connector.errors import install_error_handler
+from connector.http.problem import install_error_handler
 from connector.spec.document import SPEC_PATH
 
 

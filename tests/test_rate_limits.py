@@ -7,7 +7,8 @@ import redis
 import requests
 
 from connector.app import create_app
-from connector.config.settings import Secret, Settings, SettingsError
+from connector.config.settings import Settings, SettingsError
+from connector.types import Secret
 from tests.conftest import API_KEY, OTHER_KEY, OWNER, REPO, LiveServer, free_port
 
 LIST = "/chatgpt/prs/list"

@@ -3,7 +3,7 @@ which did not; /health itself stays a plain liveness answer."""
 
 from __future__ import annotations
 
-from connector.config.settings import Secret
+from connector.types import Secret
 from tests.conftest import free_port
 
 

@@ -10,7 +10,7 @@ import requests
 
 from connector.app import create_app
 from connector.state.redis_runs import RedisRunStore
-from connector.config.settings import Secret
+from connector.types import Secret
 from tests.conftest import API_KEY, OWNER, REPO, LiveServer
 
 SECRET = "shared-hook-secret-0123456789abcdef"

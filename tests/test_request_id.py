@@ -8,7 +8,7 @@ import pytest
 
 from connector.app import create_app
 from connector.http.request_id import RequestIdLogFilter
-from connector.config.settings import Secret
+from connector.types import Secret
 from tests.conftest import API_KEY, OWNER, REPO, free_port
 
 LIST = "/chatgpt/prs/list"

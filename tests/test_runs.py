@@ -13,7 +13,7 @@ import requests
 
 from connector.api import runs as runs_api
 from connector.app import create_app
-from connector.config.settings import Secret
+from connector.types import Secret
 from tests.conftest import API_KEY, OWNER, REPO, LiveServer, keys_file_with
 
 RUNS_API = re.compile(rf"/repos/{OWNER}/{REPO}/actions/runs.*")

@@ -20,7 +20,8 @@ from connector.api import runs as runs_api
 from connector.app import create_app
 from connector.spec.catalog import load_catalog
 from connector.ghdouble import GitHubDouble, seed_demo
-from connector.config.settings import Secret, Settings
+from connector.config.settings import Settings
+from connector.types import Secret
 from connector.spec.document import document_for
 from tests.conftest import API_KEY, GITHUB_TOKEN, LiveServer
 

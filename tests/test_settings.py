@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connector.config.settings import DEFAULT_CORS_ORIGINS, Secret, Settings, SettingsError
+from connector.config.settings import DEFAULT_CORS_ORIGINS, Settings, SettingsError
+
+from connector.types import Secret
 
 KEY = "k" * 32
 

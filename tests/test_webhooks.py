@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from connector.app import create_app
-from connector.config.settings import Secret
+from connector.types import Secret
 from connector.http.webhooks import signature_for
 from tests.conftest import API_KEY, OWNER, REPO
 

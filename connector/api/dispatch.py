@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..http.services import github, services
-from ..github.client import Repository
+from ..types import Repository
 from ..policy.rules import dispatch_payload, new_request_id, require_write_access
 from .replies import dry_run_reply
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..http.services import services
-from ..errors import ConnectorError, GitHubDispatchFailed, MissingGitHubConfig, RateLimited
+from ..errors import ConnectorError, GitHubDispatchFailed, GitHubDispatchOutcomeUnknown, GitHubMayHaveActed, MissingGitHubConfig, RateLimited
 from ..policy.rules import dispatch_payload, new_request_id
 from .dispatch import preview_dispatch, send_dispatch
 
@@ -39,6 +39,9 @@ def gateway_dispatch(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
         send_dispatch(repo, body["action"], payload, request_id)
     except RateLimited:
         raise  # 429 with Retry-After tells a client more than the gateway's 502 did
+    except GitHubMayHaveActed as exc:  # still unknown under the gateway's code: the claim stays kept
+        raise GitHubDispatchOutcomeUnknown(f"GitHub may or may not have taken the event: {exc.detail}",
+                                           github_request_id=exc.extra.get("github_request_id")) from None
     except ConnectorError as exc:
         raise GitHubDispatchFailed(f"GitHub did not take the event: {exc.detail}",
                                    github_request_id=exc.extra.get("github_request_id")) from None

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..http.services import github, services
 from ..errors import NotAPullRequest
-from ..github.client import Repository
+from ..types import Repository
 from ..policy.rules import allowed_labels, comment_body, existing_labels
 from ..policy.untrusted import capped, visible
 from .replies import dry_run_reply

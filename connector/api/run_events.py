@@ -26,9 +26,7 @@ from ..errors import BadRequest, ConnectorError, FieldError
 from ..config.keys import KeyRing
 from ..spec.openapi31 import ecma_regex
 
-__all__ = ["RUN_EVENTS_PATH", "run_events_endpoint"]
-
-RUN_EVENTS_PATH = "/v1/runs/{owner}/{repo}/{run_id}/events"
+__all__ = ["run_events_endpoint"]
 SCOPE = "runs:read"
 KEEP_ALIVE_SECONDS = 15.0  # a comment line now and then, so proxies do not close an idle stream
 MAX_STREAM_SECONDS = 6 * 3600  # GitHub cancels a job after 6 hours

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from ..http.services import Services, github, services
 from ..errors import NotFound
-from ..github.client import Repository
+from ..types import Repository
 from ..state.runs import compact_job
 from ..policy.untrusted import capped
 from .replies import dry_run_reply

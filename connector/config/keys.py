@@ -31,7 +31,8 @@ import yaml
 
 from .allowlist import PATTERN as REPO_PATTERN
 from .allowlist import RepoAllowlist
-from .settings import Secret, SettingsError
+from .settings import SettingsError
+from ..types import Secret
 
 __all__ = ["ApiKey", "KeyRing", "SCOPES", "KeysFileError", "digest", "parse_keys_file"]
 

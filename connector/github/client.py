@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from github import Auth, Github, GithubException
@@ -39,16 +39,18 @@ from urllib3.util.retry import Retry
 from ..errors import (
     ConnectorError,
     GitHubForbidden,
+    GitHubNotFound,
     GitHubRateLimited,
     GitHubTimeout,
     GitHubUnavailable,
     GitHubValidation,
+    GitHubWriteTimeout,
     Misconfigured,
-    NotFound,
 )
 from .credentials import AppCredentials, Credentials, TokenCredentials
 from .quota import GitHubQuota, QuotaReading, SharedBlocks
-from ..config.settings import Secret, Settings
+from ..config.settings import Settings
+from ..types import Repository, Secret
 
 __all__ = ["GitHub", "GitHubAnswer", "Repository", "github_client", "read_retry", "translate"]
 
@@ -58,20 +60,6 @@ _NUMBER = re.compile(r"/\d+(?=/|$)")
 # At DEBUG, PyGithub logs every response body: installation tokens (an App's access-token reply)
 # and comment bodies would reach the log. Nothing below INFO from it, whatever the root level.
 logging.getLogger("github.Requester").setLevel(logging.INFO)
-
-
-@dataclass(frozen=True)
-class Repository:
-    owner: str
-    name: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-    @property
-    def path(self) -> str:
-        return f"/repos/{quote(self.owner, safe='')}/{quote(self.name, safe='')}"
 
 
 def read_retry() -> Retry:
@@ -295,12 +283,10 @@ class GitHub:
                 raise GitHubUnavailable(
                     f"GitHub could not be reached ({type(exc).__name__}); try again in a moment."
                 ) from None
-            outcome = (
-                f"{write} may or may not have been saved; check on GitHub before trying again"
-                if write
-                else "try again in a moment"
-            )
-            raise GitHubTimeout(f"GitHub did not answer within {self._timeout} s; {outcome}.") from None
+            if write:  # the request went out: GitHub may have applied it
+                raise GitHubWriteTimeout(f"GitHub did not answer within {self._timeout} s; {write} may or may "
+                                         "not have been saved; check on GitHub before trying again.") from None
+            raise GitHubTimeout(f"GitHub did not answer within {self._timeout} s; try again in a moment.") from None
 
 
 def _is_timeout(exc: requests.RequestException) -> bool:
@@ -351,7 +337,7 @@ def translate(exc: GithubException, repo: Repository, *, number: int | None = No
         else:
             detail = (f"Pull request #{number} was not found in {repo.full_name} (or the repository is not "
                       "visible to the connector); list pull requests to find the right number.")
-        return NotFound(detail, github_request_id=request_id)
+        return GitHubNotFound(detail, github_request_id=request_id)
     if 400 <= status < 500:
         reasons = "; ".join(
             str(error.get("message") or error.get("code") or error) if isinstance(error, dict) else str(error)

@@ -26,21 +26,11 @@ from typing import Any, Protocol
 from github import Auth, GithubException, GithubIntegration
 
 from ..errors import AppNotInstalled, GitHubForbidden, Misconfigured
-from ..config.settings import Secret
+from ..types import Repository, Secret
 
 __all__ = ["AppCredentials", "Credentials", "Repository", "TokenCredentials"]
 
 REFRESH_MARGIN_SECONDS = 300
-
-
-class Repository(Protocol):
-    """What credentials need to know of a repository (connector.github.client.Repository has it)."""
-
-    owner: str
-    name: str
-
-    @property
-    def full_name(self) -> str: ...
 
 
 class Credentials(Protocol):

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import PayloadTooLarge, send_problem
+from ..errors import PayloadTooLarge
+from .problem import problem_response
 
 __all__ = ["BodyLimitMiddleware"]
 
@@ -43,13 +44,13 @@ class BodyLimitMiddleware:
         limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, limit)
+            await self._refuse(scope, receive, send, limit)
             return
         if declared is None:
             try:
                 body = await _read_body(receive, limit)
             except _TooLarge:
-                await self._refuse(send, limit)
+                await self._refuse(scope, receive, send, limit)
                 return
             except _Disconnected:
                 return
@@ -76,14 +77,14 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send, limit)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        await send_problem(send, PayloadTooLarge(
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        await problem_response(PayloadTooLarge(
             f"The request body is larger than this connector accepts here ({limit} bytes); send less "
             "(for a dispatch, a reference to the data instead of the data).",
             headers={"Connection": "close"},
-        ))
+        ))(scope, receive, send)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

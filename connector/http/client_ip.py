@@ -14,8 +14,9 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import IpNotAllowed, send_problem
-from ..config.settings import Network
+from ..errors import IpNotAllowed
+from .problem import problem_response
+from ..types import Network
 
 __all__ = ["ClientIpMiddleware", "client_ip", "Network"]
 
@@ -53,7 +54,7 @@ class ClientIpMiddleware:
         if scope["type"] == "http" and self.allowlist:
             caller = client_ip(scope, self.trusted_proxies)
             if not _within(_address(caller or ""), self.allowlist):
-                await send_problem(send, IpNotAllowed(
-                    f"Requests from {caller or 'an unknown address'} are not accepted by this connector."))
+                refusal = IpNotAllowed(f"Requests from {caller or 'an unknown address'} are not accepted by this connector.")
+                await problem_response(refusal)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

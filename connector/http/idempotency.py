@@ -12,9 +12,10 @@ said no, or nothing was sent) releases it, so the same key may be retried; a tim
 request went out leaves the outcome unknown, and a repeat gets ``409 request_outcome_unknown``
 instead of a second write that might duplicate the first.
 
-Two stores: memory for one process, Redis (``CONNECTOR_REDIS_URL``) for several instances, where
-the claim is one ``SET NX``, so two instances cannot both write. If Redis is unreachable, writes
-that carry a key fail closed (``503 idempotency_unavailable``); nothing is written twice.
+The claims live in a :class:`~connector.state.protocols.ClaimStore`: memory for one process, Redis
+(``CONNECTOR_REDIS_URL``) for several instances, where the claim is one ``SET NX``, so two instances
+cannot both write. If Redis is unreachable, writes that carry a key fail closed
+(``503 idempotency_unavailable``); nothing is written twice.
 """
 
 from __future__ import annotations
@@ -22,114 +23,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import (
-    GitHubTimeout,
+    GitHubMayHaveActed,
     IdempotencyKeyReused,
-    IdempotencyUnavailable,
     RequestInProgress,
     RequestOutcomeUnknown,
 )
-from ..state.redis import connect, outage_becomes
+from ..state.protocols import Claim, ClaimStore
 
-__all__ = ["Claim", "IdempotencyStore", "RedisIdempotencyStore", "idempotent"]
+__all__ = ["idempotent"]
 
-TTL_SECONDS = 24 * 3600
 WAIT_FOR_FIRST_SECONDS = 10.0  # a repeat waits this long for the first request's answer
-
-State = Literal["new", "done", "running", "unknown"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    state: State  # new: this request owns the key; otherwise what the first request left
-    fingerprint: str = ""
-    status: int = 0
-    body: Any = None
-
-
-class IdempotencyStore:
-    """Claims in memory, for one process."""
-
-    def __init__(self, *, max_items: int = 10_000, clock: Callable[[], float] = time.time) -> None:
-        self._lock = threading.Lock()
-        self._claims: OrderedDict[str, tuple[float, Claim]] = OrderedDict()
-        self._max, self._clock = max_items, clock
-
-    def claim(self, key: str, fingerprint: str) -> Claim:
-        with self._lock:
-            found = self._claims.get(key)
-            if found is not None and self._clock() - found[0] < TTL_SECONDS:
-                return found[1]
-            self._put(key, Claim("running", fingerprint))
-            return Claim("new", fingerprint)
-
-    def peek(self, key: str) -> Claim | None:
-        with self._lock:
-            found = self._claims.get(key)
-        return found[1] if found is not None else None
-
-    def settle(self, key: str, claim: Claim | None) -> None:
-        """Record the first request's outcome, or (``None``) release the key for a retry."""
-        with self._lock:
-            if claim is None:
-                self._claims.pop(key, None)
-            else:
-                self._put(key, claim)
-
-    def _put(self, key: str, claim: Claim) -> None:
-        self._claims[key] = (self._clock(), claim)
-        self._claims.move_to_end(key)
-        while len(self._claims) > self._max:
-            self._claims.popitem(last=False)
-
-
-class RedisIdempotencyStore:
-    """Claims in Redis, shared by every instance; the claim itself is one atomic ``SET NX``."""
-
-    def __init__(self, url: str, *, prefix: str = "connector") -> None:
-        self._redis = connect(url)
-        self._prefix = prefix
-
-    def claim(self, key: str, fingerprint: str) -> Claim:
-        running = json.dumps({"state": "running", "fingerprint": fingerprint})
-        with outage_becomes(_unavailable):
-            if self._redis.set(self._key(key), running, nx=True, ex=TTL_SECONDS):
-                return Claim("new", fingerprint)
-            found = self.peek(key)
-        return found if found is not None else self.claim(key, fingerprint)  # expired in between
-
-    def peek(self, key: str) -> Claim | None:
-        with outage_becomes(_unavailable):
-            raw = self._redis.get(self._key(key))
-        return Claim(**json.loads(raw)) if raw else None
-
-    def settle(self, key: str, claim: Claim | None) -> None:
-        with outage_becomes(_unavailable):
-            if claim is None:
-                self._redis.delete(self._key(key))
-            else:
-                self._redis.set(self._key(key), json.dumps(claim.__dict__), ex=TTL_SECONDS)
-
-    def _key(self, key: str) -> str:
-        return f"{self._prefix}:idempotency:{key}"
-
-
-def _unavailable() -> IdempotencyUnavailable:
-    return IdempotencyUnavailable(
-        "The connector cannot reach its shared store (Redis), so it cannot make sure this write happens "
-        "once; nothing was written. Try again shortly."
-    )
 
 
 def idempotent(operation_id: str, handler: Callable[..., Any],
-               store: IdempotencyStore | RedisIdempotencyStore,
+               store: ClaimStore,
                header_of: Callable[[], str | None]) -> Callable[..., Any]:
     """Wrap a write handler ``(body, token_info)`` so a repeated ``request_id`` is answered once."""
 
@@ -148,7 +60,7 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
             return _answer_repeat(store, key, fingerprint, claim, request_id)
         try:
             result = handler(body=body, token_info=token_info)
-        except GitHubTimeout:
+        except GitHubMayHaveActed:  # GitHub may have applied it: a repeat must not be sent
             store.settle(key, Claim("unknown", fingerprint))
             raise
         except BaseException:
@@ -161,7 +73,7 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
     return wrapper
 
 
-def _answer_repeat(store: Any, key: str, fingerprint: str, claim: Claim, request_id: str) -> Any:
+def _answer_repeat(store: ClaimStore, key: str, fingerprint: str, claim: Claim, request_id: str) -> Any:
     if claim.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             f"request_id {request_id!r} was already used for a different request in the last 24 hours; "

@@ -22,18 +22,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import Unauthorized
-from ..mcp.endpoint import MCP_PATH
 from ..record import RequestRecord
-from .webhooks import WEBHOOK_PATH
+from .paths import FIXED_PATHS
 
 if TYPE_CHECKING:
     from ..github.client import GitHubAnswer
     from ..config.settings import Settings
 
-__all__ = ["Metrics", "metrics_for", "metrics_endpoint", "registry_to_scrape", "METRICS_PATH"]
+__all__ = ["Metrics", "metrics_for", "metrics_endpoint", "registry_to_scrape"]
 
-METRICS_PATH = "/metrics"
-_FIXED_ROUTES = frozenset({METRICS_PATH, MCP_PATH, WEBHOOK_PATH, "/openapi.json"})
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # Seconds. ChatGPT gives up near 45 s and waits (wait_seconds) last up to 25 s, so the top
@@ -86,7 +83,7 @@ def _route_label(path: str) -> str:
     scanner's paths must not become labels, each one a new time series)."""
     if path.startswith("/v1/runs/"):
         return "run_events"
-    return path if path in _FIXED_ROUTES else "other"
+    return path if path in FIXED_PATHS else "other"
 
 
 _metrics: Metrics | None = None

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .client_ip import client_ip
 from .request_id import current_request_id
 from ..record import RequestRecord, note, recording
-from ..config.settings import Network
+from ..types import Network
 
 __all__ = ["RequestRecordMiddleware", "OperationNoteMiddleware"]
 

@@ -27,28 +27,17 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .client_ip import client_ip
-from ..errors import RateLimited, send_problem
+from ..errors import RateLimited
+from .problem import problem_response
 from ..record import note
-from ..config.settings import Network, SettingsError
+from ..types import Network
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["RateLimits", "RateLimitIpMiddleware", "parse_limits", "rate_limited"]
+__all__ = ["RateLimits", "RateLimitIpMiddleware", "rate_limited"]
 
 log = logging.getLogger(__name__)
-
-
-def parse_limits(name: str, value: str | None) -> tuple[str, ...]:
-    """The limits in ``value`` as normalised strings; :class:`SettingsError` naming ``name`` if malformed."""
-    if value is None:
-        return ()
-    from limits import parse_many  # the library (~60 ms to import) only where a limit is set
-
-    try:
-        return tuple(str(item) for item in parse_many(value))
-    except ValueError:
-        raise SettingsError(f"{name}={value!r} is not a rate limit such as 60/minute or 60/minute;1000/hour") from None
 
 
 class RateLimits:
@@ -120,6 +109,6 @@ class RateLimitIpMiddleware:
                 else:
                     self.limits.check_address(address)
             except RateLimited as refusal:
-                await send_problem(send, refusal)
+                await problem_response(refusal)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -3,7 +3,7 @@
 Each operation documents two media types (``application/json`` for success and
 ``application/problem+json`` for errors), and Connexion refuses to guess between them for a
 handler's return value. Errors never come from handlers' return values (they are raised and rendered
-by :func:`connector.errors.handle_error`), so every returned value is JSON; the wrapper says so once
+by :func:`connector.http.problem.handle_error`), so every returned value is JSON; the wrapper says so once
 here instead of in every handler. Writes (operations marked ``x-openai-isConsequential``) are
 wrapped once more here, by :func:`connector.http.idempotency.idempotent`, so a new write operation is
 idempotent with no code of its own.

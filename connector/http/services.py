@@ -19,14 +19,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..config.allowlist import RepoAllowlist
 from ..errors import Misconfigured
 from ..spec.catalog import EventCatalog
-from .idempotency import IdempotencyStore, RedisIdempotencyStore
-from ..github.client import GitHub, Repository
+from ..github.client import GitHub
+from ..types import Repository
 from ..github.labels import LabelCache
 from ..policy.rules import resolve_repository
 from .rate_limits import RateLimits
 from .readiness import Readiness
-from ..state.redis_runs import RedisRunStore
-from ..state.runs import RunStore
+from ..state.claims import MemoryClaimStore
+from ..state.protocols import ClaimStore, RunStore
+from ..state.runs import MemoryRunStore
 from ..config.settings import Settings
 
 __all__ = ["Services", "ServicesMiddleware", "services", "github"]
@@ -38,8 +39,8 @@ class Services:
     github: GitHub | None
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
-    runs: RunStore | RedisRunStore = field(default_factory=RunStore)
-    idempotency: IdempotencyStore | RedisIdempotencyStore = field(default_factory=IdempotencyStore)
+    runs: RunStore = field(default_factory=MemoryRunStore)
+    idempotency: ClaimStore = field(default_factory=MemoryClaimStore)
     limits: RateLimits | None = None
     readiness: Readiness | None = None
 

@@ -19,12 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import BadRequest, DuplicateDelivery, FieldError, WebhookSignatureInvalid
-from ..state.runs import RunStore
-from ..config.settings import Secret
+from ..state.protocols import RunStore
+from ..types import Secret
 
-__all__ = ["WEBHOOK_PATH", "MAX_DELIVERY_BYTES", "webhook_endpoint", "signature_for"]
-
-WEBHOOK_PATH = "/webhooks/github"
+__all__ = ["MAX_DELIVERY_BYTES", "webhook_endpoint", "signature_for"]
 MAX_DELIVERY_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 
 

@@ -29,9 +29,7 @@ from ..config.keys import KeyRing
 from .tools import ToolSpec
 from ..http.auth import authenticate
 
-__all__ = ["MCP_PATH", "McpEndpoint", "forwarded_headers"]
-
-MCP_PATH = "/mcp"
+__all__ = ["McpEndpoint", "forwarded_headers"]
 # Headers of the POST to /mcp that a tool call's inner request carries on: the API key, and what
 # the route's middleware judges the caller by (Host, and X-Forwarded-For behind a trusted proxy).
 FORWARDED = ("authorization", "host", "x-forwarded-for", "user-agent")

@@ -10,8 +10,6 @@ apply, as they would to the same key over HTTP. The caller is taken to be on thi
 
 from __future__ import annotations
 
-import sys
-
 from typing import Any
 
 import anyio
@@ -19,7 +17,8 @@ import anyio
 from ..spec.catalog import load_catalog
 from ..config.keys import KeyRing
 from .tools import tools_from_document
-from ..config.settings import Secret, Settings, SettingsError
+from ..config.settings import Settings, SettingsError
+from ..types import Secret
 from ..spec.document import advertised_document, document_for_settings
 
 __all__ = ["stdio_key", "run_stdio"]
@@ -38,8 +37,8 @@ def stdio_key(settings: Settings) -> Secret:
     return key
 
 
-def run_stdio(settings: Settings) -> None:
-    from ..app import create_app
+def run_stdio(settings: Settings, app: Any) -> None:
+    """Serve ``app``'s operations (an app built from ``settings``, its audit lines on stderr) over stdio."""
     from .server import build_server, serve_stdio
 
     headers = {"authorization": f"Bearer {stdio_key(settings).reveal()}", "host": "127.0.0.1",
@@ -56,7 +55,5 @@ def run_stdio(settings: Settings) -> None:
         key = keys.find(stdio_key(settings).reveal())
         return key.scopes if key is not None else None
 
-    # stdout is the MCP channel: audit lines go to stderr, which clients keep as the server's log.
-    # (The SDK also diverts stray writes to stdout while it serves; this does not rely on that.)
-    server = build_server(tools, create_app(settings, audit_stream=sys.stderr), caller, scopes_of)
+    server = build_server(tools, app, caller, scopes_of)
     anyio.run(serve_stdio, server)

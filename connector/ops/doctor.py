@@ -21,7 +21,8 @@ from github import Auth, Github, GithubException
 from ..github.credentials import AppCredentials
 from ..errors import ConnectorError
 from ..spec.catalog import EventCatalog, load_catalog
-from ..github.client import GitHub, Repository, github_client, read_retry
+from ..github.client import GitHub, github_client, read_retry
+from ..types import Repository
 from ..config.keys import KeyRing
 from ..spec.openapi31 import validate_document
 from ..config.settings import Settings, SettingsError

@@ -11,7 +11,8 @@ import secrets
 from typing import Any
 
 from ..ghdouble import GitHubDouble, seed_demo
-from ..config.settings import Secret, Settings
+from ..config.settings import Settings
+from ..types import Secret
 
 __all__ = ["Sandbox", "start_sandbox"]
 

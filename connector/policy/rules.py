@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config.allowlist import RepoAllowlist
 from ..errors import BadRequest, FieldError, GitHubForbidden, LabelNotAllowed, RepoNotAllowed, UnknownLabel
-from ..github.client import Repository
+from ..types import Repository
 from ..record import note
 
 __all__ = [

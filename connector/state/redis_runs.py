@@ -1,6 +1,6 @@
 """The run store on Redis (``CONNECTOR_REDIS_URL``), shared by every instance of the connector.
 
-Same behaviour as :class:`connector.state.runs.RunStore`, so a webhook delivered to one instance
+Same behaviour as :class:`connector.state.runs.MemoryRunStore`, so a webhook delivered to one instance
 answers ``dispatch/status`` on another, and a delivery replayed to a second instance is still
 refused. Entries expire after 24 hours. "Newer state wins" is decided inside Redis (a Lua script),
 so two instances applying deliveries for the same run cannot interleave; a change is announced on
@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import RunStateUnavailable
-from .runs import _STATUS_ORDER, DispatchRecord, compact_job, compact_run
+from .protocols import DispatchRecord
+from .runs import _STATUS_ORDER, compact_job, compact_run
 from .redis import connect, outage_becomes, unreachable
 
 __all__ = ["RedisRunStore"]
@@ -42,6 +43,8 @@ return 1
 
 
 class RedisRunStore:
+    """The :class:`~connector.state.protocols.RunStore` on Redis."""
+
     def __init__(self, url: str, *, prefix: str = "connector", clock: Callable[[], float] = time.time) -> None:
         self._redis = connect(url)
         self._prefix, self._clock = prefix, clock

@@ -17,10 +17,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DispatchRecord", "RunStore", "compact_job", "compact_run", "first_failed_step"]
+from .protocols import DispatchRecord
+
+__all__ = ["MemoryRunStore", "compact_job", "compact_run", "first_failed_step"]
 
 _STATUS_ORDER = {"requested": 0, "waiting": 0, "pending": 0, "queued": 0, "in_progress": 1, "completed": 2}
 _RUN_FIELDS = ("id", "name", "display_title", "event", "status", "conclusion", "head_branch", "created_at",
@@ -42,14 +43,6 @@ def first_failed_step(job: dict[str, Any]) -> str | None:
     return next((step.get("name") for step in job.get("steps") or [] if step.get("conclusion") == "failure"), None)
 
 
-@dataclass(frozen=True)
-class DispatchRecord:
-    repository: str
-    request_id: str
-    event_type: str
-    at: float  # epoch seconds
-
-
 class _Bounded(OrderedDict):
     """Insertion-ordered, dropping the oldest entries beyond ``limit``."""
 
@@ -64,7 +57,9 @@ class _Bounded(OrderedDict):
             self.popitem(last=False)
 
 
-class RunStore:
+class MemoryRunStore:
+    """The :class:`~connector.state.protocols.RunStore` in this process's memory."""
+
     def __init__(self, *, max_items: int = 10_000, max_age: float = 24 * 3600,
                  clock: Callable[[], float] = time.time) -> None:
         self._clock, self._max_age = clock, max_age
