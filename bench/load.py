@@ -60,7 +60,7 @@ import time
 import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from run import API_KEY, ROOT, TOKEN, _cpu, free_port, install_kind  # bench/run.py: same keys, same helpers
@@ -389,8 +389,8 @@ def report(targets: list[Target], args: argparse.Namespace, load_before: float, 
     print("| --- | --- | --- | --- | --- |")
     for memory in (t for t in targets if t.store == "memory"):
         redis = next(t for t in targets if t.store == "Redis" and t.workers == memory.workers)
-        throughput = statistics.median(m / r for m, r in zip(memory.round_rps, redis.round_rps))
-        latency = statistics.median(r / m for m, r in zip(memory.round_p50, redis.round_p50))
+        throughput = statistics.median(m / r for m, r in zip(memory.round_rps, redis.round_rps, strict=True))
+        latency = statistics.median(r / m for m, r in zip(memory.round_p50, redis.round_p50, strict=True))
         cpu = (redis.cpu["server"] / redis.sent) / (memory.cpu["server"] / memory.sent)
         print(f"| {memory.workers} worker{'s' * (memory.workers > 1)} | {throughput:.2f} | {latency:.2f} | "
               f"{cpu:.2f} | {redis.cpu['redis'] / redis.sent * 1000:.2f} ms |")
@@ -406,7 +406,7 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter for the servers (default: this one)")
     args = parser.parse_args()
     rounds = max(1, round(args.seconds / args.round))
-    started, load_before = datetime.now(timezone.utc), os.getloadavg()[0]
+    started, load_before = datetime.now(UTC), os.getloadavg()[0]
     rng = random.Random(1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
 

@@ -36,8 +36,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -229,9 +229,7 @@ def pygithub_write_pacing(double: GitHubDouble, writes: int = 5) -> tuple[float,
     from github import Auth, Github
 
     from connector.github.client import GitHub
-
-    from connector.types import Repository
-    from connector.types import Secret
+    from connector.types import Repository, Secret
 
     repo = Repository("octo-demo", "hello-connector")
     default = Github(auth=Auth.Token(TOKEN), base_url=double.url)
@@ -287,7 +285,7 @@ def main() -> None:
         counted.stop()
         double.stop()
 
-    print(f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}")
+    print(f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}")
     print(f"{platform.machine()}, {_cpu()}, {_cores()} cores, Python {platform.python_version()}; "
           f"servers and cold starts: {args.python}, {install_kind(args.python)}\n")
     print("| measure | result | target |")

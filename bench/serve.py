@@ -22,11 +22,12 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connector.github.client import GitHub  # noqa: E402
-
-from connector.types import Repository  # noqa: E402
-from connector.config.settings import Settings  # noqa: E402
-from connector.types import Secret  # noqa: E402
+from connector.config.settings import Settings
+from connector.github.client import GitHub
+from connector.types import (
+    Repository,
+    Secret,
+)
 
 OWNER, REPO = "octo-demo", "hello-connector"
 

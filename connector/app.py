@@ -5,49 +5,58 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
-from typing import TextIO
+from functools import lru_cache, partial
+from typing import Any, TextIO
 
 from .startup import long_lived_objects
 
 with long_lived_objects():  # the imports that make up most of the cold start
     from connexion import AsyncApp
     from connexion.jsonifier import Jsonifier
-    from connexion.middleware import MiddlewarePosition
+    from connexion.middleware.context import ContextMiddleware
+    from connexion.middleware.exceptions import ExceptionMiddleware
+    from connexion.middleware.lifespan import LifespanMiddleware
+    from connexion.middleware.request_validation import RequestValidationMiddleware
+    from connexion.middleware.response_validation import ResponseValidationMiddleware
+    from connexion.middleware.routing import RoutingMiddleware
+    from connexion.middleware.security import SecurityMiddleware
+    from connexion.middleware.server_error import ServerErrorMiddleware
+    from connexion.middleware.swagger_ui import SwaggerUIMiddleware
     from connexion.options import SwaggerUIOptions
     from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from .spec import openapi31
+    from .api.run_events import run_events_endpoint
+    from .config.keys import KeyRing
+    from .config.settings import Settings
+    from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
+    from .http.arrival import ArrivalMiddleware
     from .http.audit import AuditLog
     from .http.auth import security_handlers
     from .http.body_limit import BodyLimitMiddleware
-    from .http.client_ip import ClientIpMiddleware
-    from .http.services import Services, ServicesMiddleware
+    from .http.ip_allowlist import IpAllowlistMiddleware
+    from .http.metrics import Metrics, metrics_endpoint, metrics_for
+    from .http.observe import OperationNoteMiddleware, RequestRecordMiddleware
+    from .http.paths import MCP_PATH, METRICS_PATH, OPENAPI_PATH, RUN_EVENTS_PATH, WEBHOOK_PATH
     from .http.problem import install_error_handler
+    from .http.rate_limits import RateLimitIpMiddleware, RateLimits
+    from .http.readiness import Readiness
+    from .http.request_id import configure_logging
+    from .http.resolver import JSONResolver
+    from .http.services import Services, ServicesMiddleware
+    from .http.webhooks import MAX_DELIVERY_BYTES, webhook_endpoint
+    from .mcp.endpoint import McpEndpoint
+    from .mcp.tools import tools_from_document
+    from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
+    from .record import RequestRecord, note
+    from .spec import openapi31
     from .spec.catalog import EventCatalog, load_catalog
+    from .spec.document import advertised_document, document_for_settings, served_json, write_operation_ids
     from .state.claims import MemoryClaimStore
     from .state.redis_claims import RedisClaimStore
     from .state.redis_runs import RedisRunStore
     from .state.runs import MemoryRunStore
-    from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
-    from .config.keys import KeyRing
-    from .mcp.endpoint import McpEndpoint
-    from .mcp.tools import tools_from_document
-    from .http.metrics import Metrics, metrics_endpoint, metrics_for
-    from .http.paths import MCP_PATH, METRICS_PATH, OPENAPI_PATH, RUN_EVENTS_PATH, WEBHOOK_PATH
-    from .http.observe import OperationNoteMiddleware, RequestRecordMiddleware
-    from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
-    from .http.rate_limits import RateLimitIpMiddleware, RateLimits
-    from .http.readiness import Readiness
-    from .http.request_id import RequestIdMiddleware, configure_logging
-    from .record import RequestRecord, note
-    from .http.resolver import JSONResolver
-    from .api.run_events import run_events_endpoint
-    from .config.settings import Settings
-    from .spec.document import advertised_document, document_for_settings, served_json, write_operation_ids
-    from .http.webhooks import MAX_DELIVERY_BYTES, webhook_endpoint
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -75,7 +84,8 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
     if settings.mcp:
         mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), keys,
                           max_request_body_size=MAX_MCP_REQUEST_BYTES)
-    app = AsyncApp(__name__, lifespan=mcp.lifespan if mcp is not None else None)
+    app = AsyncApp(__name__, lifespan=mcp.lifespan if mcp is not None else None,
+                   middlewares=middleware_stack(settings, services, writes, metrics, audit_stream))
     openapi31.add_api(
         app,
         document,
@@ -90,37 +100,6 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
         jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),
     )
     install_error_handler(app)
-    # Outermost, so every answer carries X-Request-ID, the middlewares' own refusals too.
-    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    # Next, so the audit log and metrics see every answer, the other middlewares' refusals too.
-    app.add_middleware(RequestRecordMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       trusted_proxies=settings.trusted_proxies,
-                       done=_record_consumers(AuditLog(settings.audit_log, writes, stream=audit_stream), metrics))
-    app.add_middleware(OperationNoteMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
-    # Outside the exception middleware, so 401s and validation errors carry CORS headers too.
-    app.add_middleware(
-        CORSMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE ends an MCP session
-        # A browser-based MCP client sends and reads the streamable-HTTP transport's headers too.
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID",
-                       "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"],
-        expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID", "Idempotent-Replayed",
-                        "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Mcp-Session-Id"],
-        max_age=600,
-    )
-    app.add_middleware(ServicesMiddleware, services=services)
-    # Inside CORS (so refusals carry its headers), before anything reads the request: callers
-    # from other networks first, then bodies that are too large.
-    app.add_middleware(ClientIpMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       allowlist=settings.ip_allowlist, trusted_proxies=settings.trusted_proxies)
-    if services.limits is not None and services.limits.limits_addresses:
-        app.add_middleware(RateLimitIpMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                           limits=services.limits, trusted_proxies=settings.trusted_proxies)
-    app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       max_bytes=settings.max_body_bytes,
-                       larger=_routes_with_larger_legal_bodies(settings))
     app.add_url_rule(OPENAPI_PATH, "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
                      methods=["GET"])
     if mcp is not None:  # CONNECTOR_MCP=false: no route, so a worker never loads the SDK (~25 MB)
@@ -133,6 +112,66 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
                          methods=["POST"])
     _warn_about(settings, github)
     return app
+
+
+def middleware_stack(settings: Settings, services: Services, writes: frozenset[str], metrics: Metrics | None,
+                     audit_stream: TextIO | None) -> list[Any]:
+    """Every layer a request passes through, outermost first: Connexion's own (as in its
+    ``default_middlewares``) and the connector's, each placed for the reason beside it."""
+    audit = AuditLog(settings.audit_log, writes, stream=audit_stream)
+    address_limits = services.limits if services.limits is not None and services.limits.limits_addresses else None
+    stack: list[Any | None] = [
+        # Connexion's last resort: an exception nothing else caught becomes a plain 500.
+        ServerErrorMiddleware,
+        # Settles the request id and the caller's address once; every answer, refusals included,
+        # carries X-Request-ID. An MCP tool call's inner request keeps its POST's (connector.http.arrival).
+        partial(ArrivalMiddleware, trusted_proxies=settings.trusted_proxies),
+        # Sees every answer, the refusals below included, for the audit log and the metrics.
+        partial(RequestRecordMiddleware, done=_record_consumers(audit, metrics)),
+        # Outside everything that refuses, so 401s, 413s and validation errors carry CORS headers too.
+        partial(CORSMiddleware, **_cors(settings)),
+        # Callers from other networks are refused before anything reads their request.
+        partial(IpAllowlistMiddleware, allowlist=settings.ip_allowlist),
+        # Every request counts against its address, a wrong key's too, before its body is read.
+        partial(RateLimitIpMiddleware, limits=address_limits) if address_limits is not None else None,
+        # Bodies over the limit are refused as they arrive, before anything parses them.
+        partial(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                larger=_routes_with_larger_legal_bodies(settings)),
+        # Connexion's: hands every error below to connector.http.problem, the one renderer.
+        ExceptionMiddleware,
+        # Connexion's: serves no UI or spec here (/openapi.json is the connector's own route).
+        SwaggerUIMiddleware,
+        # Connexion's: finds the operation for the path.
+        RoutingMiddleware,
+        # Knows the operation once routed, and notes it before security, so a 401 is recorded against it.
+        OperationNoteMiddleware,
+        # Connexion's: the operation's security requirement (the API key and its scope).
+        SecurityMiddleware,
+        # Connexion's: the body against the spec (strict, the 3.1 way: connector.spec.openapi31).
+        RequestValidationMiddleware,
+        # Connexion's: responses against the spec, when CONNECTOR_VALIDATE_RESPONSES is on.
+        ResponseValidationMiddleware,
+        # Connexion's: runs the app's lifespan (the MCP session manager's task group).
+        LifespanMiddleware,
+        # Innermost of the connector's: makes this app's services current for the handler.
+        partial(ServicesMiddleware, services=services),
+        # Connexion's: the request context its handlers read.
+        ContextMiddleware,
+    ]
+    return [layer for layer in stack if layer is not None]
+
+
+def _cors(settings: Settings) -> dict[str, Any]:
+    return dict(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE ends an MCP session
+        # A browser-based MCP client sends and reads the streamable-HTTP transport's headers too.
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID",
+                       "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"],
+        expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID", "Idempotent-Replayed",
+                        "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Mcp-Session-Id"],
+        max_age=600,
+    )
 
 
 def app_from_environment() -> AsyncApp:

@@ -11,8 +11,8 @@ import sys
 import tempfile
 from typing import Any
 
-from .http.request_id import configure_logging
 from .config.settings import Settings, SettingsError
+from .http.request_id import configure_logging
 
 __all__ = ["main"]
 

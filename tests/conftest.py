@@ -27,8 +27,8 @@ import requests
 import uvicorn
 
 from connector.app import create_app
-from connector.ghdouble import GitHubDouble
 from connector.config.settings import Settings
+from connector.ghdouble import GitHubDouble
 from connector.types import Secret
 
 API_KEY = "test-api-key-0123456789abcdef"

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from connector.config.allowlist import RepoAllowlist
 from connector.app import create_app
+from connector.config.allowlist import RepoAllowlist
 from connector.config.settings import Settings, SettingsError
 from tests.conftest import OWNER, REPO
 

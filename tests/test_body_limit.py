@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from connector.app import create_app
-from connector.http.body_limit import BodyLimitMiddleware
 from connector.config.settings import Settings, SettingsError
+from connector.http.body_limit import BodyLimitMiddleware
 from tests.conftest import API_KEY, OWNER, REPO, LiveServer
 
 

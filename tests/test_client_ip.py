@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from connector.app import create_app
-from connector.http.client_ip import client_ip
 from connector.config.settings import Settings, SettingsError
+from connector.http.client_ip import client_ip
 from tests.conftest import API_KEY, OWNER, REPO, LiveServer
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"),)

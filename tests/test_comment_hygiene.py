@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from connector.config.settings import Settings, SettingsError
 from connector.errors import BadRequest
 from connector.policy.rules import comment_body
-from connector.config.settings import Settings, SettingsError
 from tests.conftest import OWNER, REPO
 
 

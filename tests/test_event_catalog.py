@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from connector.spec.catalog import EventsFileError, load_catalog
 from connector.config.settings import Settings, SettingsError
+from connector.spec.catalog import EventsFileError, load_catalog
 from connector.spec.document import document_for, served_document
 from tests.conftest import OWNER, REPO
 

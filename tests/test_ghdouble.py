@@ -164,7 +164,7 @@ def test_list_pulls_filters_and_sorts(gh: GitHubDouble, http: requests.Session) 
 def test_list_pulls_item_shape(gh: GitHubDouble, http: requests.Session) -> None:
     items = {p["number"]: p for p in http.get(repo_url(gh, "/pulls")).json()}
     assert items[5]["draft"] is True and items[3]["draft"] is False
-    assert {l["name"] for l in items[3]["labels"]} == {"enhancement", "needs-review"}
+    assert {label["name"] for label in items[3]["labels"]} == {"enhancement", "needs-review"}
     assert items[4]["head"]["label"] == "hubot:readme-typo" and items[4]["head"]["repo"]["fork"]
     assert items[3]["head"]["ref"] == "retry-backoff" and items[3]["base"]["ref"] == "main"
     assert items[3]["issue_url"] == repo_url(gh, "/issues/3")
@@ -216,7 +216,7 @@ def test_get_pull_and_its_404s(gh: GitHubDouble, http: requests.Session) -> None
 def test_issue_has_pull_request_key_only_for_pulls(gh: GitHubDouble, http: requests.Session) -> None:
     issue = http.get(repo_url(gh, "/issues/6")).json()
     assert "pull_request" not in issue and issue["html_url"].endswith("/issues/6")
-    assert [l["name"] for l in issue["labels"]] == ["documentation", "good first issue"]
+    assert [label["name"] for label in issue["labels"]] == ["documentation", "good first issue"]
     pull = http.get(repo_url(gh, "/issues/1")).json()
     assert pull["pull_request"]["url"] == repo_url(gh, "/pulls/1")
     assert pull["pull_request"]["html_url"] == f"https://github.com/{OWNER}/{NAME}/pull/1"
@@ -251,8 +251,8 @@ def test_blank_comment_is_rejected_like_github(gh: GitHubDouble, http: requests.
 def test_add_labels_creates_unknown_and_returns_all(gh: GitHubDouble, http: requests.Session) -> None:
     r = http.post(repo_url(gh, "/issues/3/labels"), json={"labels": ["BUG", "triage/needed"]})
     assert r.status_code == 200
-    assert [l["name"] for l in r.json()] == ["bug", "enhancement", "needs-review", "triage/needed"]
-    created = next(l for l in r.json() if l["name"] == "triage/needed")
+    assert [label["name"] for label in r.json()] == ["bug", "enhancement", "needs-review", "triage/needed"]
+    created = next(label for label in r.json() if label["name"] == "triage/needed")
     assert created["color"] == "ededed" and created["default"] is False
     assert created["description"] is None
     assert created["url"] == repo_url(gh, "/labels/triage/needed")
@@ -264,7 +264,7 @@ def test_add_labels_creates_unknown_and_returns_all(gh: GitHubDouble, http: requ
 def test_add_labels_accepts_bare_array_like_pygithub_sends(gh: GitHubDouble,
                                                           http: requests.Session) -> None:
     r = http.post(repo_url(gh, "/issues/6/labels"), json=["bug"])
-    assert r.status_code == 200 and "bug" in [l["name"] for l in r.json()]
+    assert r.status_code == 200 and "bug" in [label["name"] for label in r.json()]
     assert not gh.nonconforming()
     assert http.post(repo_url(gh, "/issues/6/labels"), json={"labels": []}).status_code == 422
 
@@ -273,7 +273,7 @@ def test_suggested_labels_are_parked_not_applied(gh: GitHubDouble, http: request
     body = {"labels": ["bug", {"name": "security", "suggest": True, "confidence": "high"}]}
     r = http.post(repo_url(gh, "/issues/6/labels"), json=body)
     assert r.status_code == 200
-    assert "security" not in [l["name"] for l in r.json()]
+    assert "security" not in [label["name"] for label in r.json()]
     assert gh.suggestions(OWNER, NAME, 6) == [{"name": "security", "suggest": True, "confidence": "high"}]
     assert "security" not in gh.repo_labels(OWNER, NAME)
     assert gh.labels_on(OWNER, NAME, 6) == ["bug", "documentation", "good first issue"]
@@ -281,11 +281,11 @@ def test_suggested_labels_are_parked_not_applied(gh: GitHubDouble, http: request
 
 def test_list_repo_labels(gh: GitHubDouble, http: requests.Session) -> None:
     r = http.get(repo_url(gh, "/labels"))
-    names = [l["name"] for l in r.json()]
+    names = [label["name"] for label in r.json()]
     assert names == ["bug", "documentation", "enhancement", "good first issue", "needs-review"]
     assert r.json()[0]["description"] == "Something isn't working"
     page2 = http.get(repo_url(gh, "/labels"), params={"per_page": 2, "page": 2})
-    assert [l["name"] for l in page2.json()] == ["enhancement", "good first issue"]
+    assert [label["name"] for label in page2.json()] == ["enhancement", "good first issue"]
     assert set(page2.links) == {"prev", "next", "last", "first"}
 
 

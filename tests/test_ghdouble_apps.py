@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import github
@@ -108,7 +108,7 @@ def test_app_jwt_finds_the_installation_and_mints_a_token(gh: GitHubDouble, key)
     [(issued_for, issued, expires_at)] = gh.issued_tokens
     assert (issued_for, issued) == (installation, token["token"])
     assert 3590 <= expires_at - time.time() <= 3600
-    assert token["expires_at"] == datetime.fromtimestamp(expires_at, timezone.utc).strftime(
+    assert token["expires_at"] == datetime.fromtimestamp(expires_at, UTC).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     assert gh.nonconforming() == []
 

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -71,7 +71,7 @@ class Receiver(ThreadingHTTPServer):
 class _ReceiverHandler(BaseHTTPRequestHandler):
     server: Receiver
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         self.server.received.append((dict(self.headers), body))
         status = 204
@@ -139,7 +139,7 @@ def test_dispatch_starts_a_run_titled_with_the_request_id_only_in_listening_work
     agent = gh.add_workflow(OWNER, NAME, "Agent", types=["agent"])
     gh.add_workflow(OWNER, NAME, "Deploy", types=["deploy"])
     catch_all = gh.add_workflow(OWNER, NAME, "Audit", run_name_from_request_id=False)
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
 
     dispatch(http, gh, "agent", request_id="req-1")
 
@@ -152,7 +152,7 @@ def test_dispatch_starts_a_run_titled_with_the_request_id_only_in_listening_work
     assert run["html_url"] == f"https://github.com/{OWNER}/{NAME}/actions/runs/{run['id']}"
     assert run["url"] == repo_url(gh, f"/actions/runs/{run['id']}")
     created = datetime.fromisoformat(run["created_at"].replace("Z", "+00:00"))
-    assert before <= created <= datetime.now(timezone.utc) and run["updated_at"] == run["created_at"]
+    assert before <= created <= datetime.now(UTC) and run["updated_at"] == run["created_at"]
     assert gh.dispatches(OWNER, NAME) == [{"event_type": "agent", "client_payload": {"request_id": "req-1"}}]
 
     dispatch(http, gh, "agent", request_id="req-2")
@@ -196,13 +196,13 @@ def test_list_runs_filters_by_event_status_branch_and_created(gh: GitHubDouble,
     assert titles(status="completed") == ["req-1", "req-0"]
     assert titles(status="success") == ["req-0"] and titles(status="failure") == ["req-1"]
     assert titles(branch="main") == titles() and titles(branch="feature") == []
-    hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    in_an_hour = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert titles(created=f">={hour_ago}") == titles()
     assert titles(created=f">={in_an_hour}") == []
     assert titles(created=f"<{hour_ago}") == []
     assert titles(created=f"{hour_ago}..{in_an_hour}", status="completed") == ["req-1", "req-0"]
-    assert titles(created=datetime.now(timezone.utc).strftime("%Y-%m-%d")) == titles()
+    assert titles(created=datetime.now(UTC).strftime("%Y-%m-%d")) == titles()
 
     bad = http.get(repo_url(gh, "/actions/runs"), params={"created": "yesterday"})
     assert bad.status_code == 422
@@ -347,7 +347,7 @@ def test_pygithub_follows_runs_through_its_own_api(gh: GitHubDouble, http: reque
     repo = client.get_repo(f"{OWNER}/{NAME}")
     for n in range(3):
         repo.create_repository_dispatch("agent", {"request_id": f"req-{n}"})
-    since = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     runs = repo.get_workflow_runs(event="repository_dispatch", status="queued", created=f">={since}")
     assert runs.totalCount == 3
@@ -408,7 +408,7 @@ def test_every_run_change_is_delivered_signed_and_as_githubs_schema_describes(
     assert [d.status for d in sent] == [204] * len(sent)  # the receiver accepted every signature
     assert [body for _, body in receiver.received] == [d.body for d in sent]
     repo_id = requests.get(repo_url(gh), headers=AUTH).json()["id"]
-    for delivery, (headers, body) in zip(sent, receiver.received):
+    for delivery, (headers, body) in zip(sent, receiver.received, strict=True):
         assert hmac.compare_digest(headers["X-Hub-Signature-256"], sign(body))
         assert headers["Content-Type"] == "application/json"
         assert headers["User-Agent"].startswith("GitHub-Hookshot/")
@@ -500,7 +500,7 @@ def test_a_receiver_may_call_the_double_back_while_its_delivery_is_in_flight(
     seen: list[str] = []
 
     class CallsBack(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        def do_POST(self) -> None:
             payload = json.loads(self.rfile.read(int(self.headers["content-length"])))
             if "workflow_run" in payload:
                 run = requests.get(payload["workflow_run"]["url"], headers=AUTH, timeout=2).json()

@@ -12,12 +12,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connector.github import credentials
 from connector.app import create_app
 from connector.ghdouble import GitHubDouble
+from connector.github import credentials
 from connector.github.client import github_client
-from connector.types import Repository
-from connector.types import Secret
+from connector.types import Repository, Secret
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO
 
 APP_ID = 424242

@@ -3,11 +3,14 @@ streamable HTTP (and once over stdio), answering exactly as the HTTP routes do."
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,6 @@ from mcp.shared.exceptions import MCPError
 from connector.app import create_app
 from connector.mcp.tools import tools_from_document, tools_markdown
 from connector.spec.document import advertised_document, document_for
-
 from tests.conftest import API_KEY, GITHUB_TOKEN, LOG_DIR, OWNER, REPO, LiveServer, keys_file_with
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +96,7 @@ def test_tools_list_over_streamable_http_matches_the_served_spec(make_settings, 
         tools = {tool.name: tool for tool in run(listed)}
     expected = {name: entry for name, entry in operations(document).items() if name != "get_health"}
     assert set(tools) == set(expected)
-    for name, (method, op) in expected.items():
+    for name, (_method, op) in expected.items():
         tool = tools[name]
         assert (tool.title, tool.description) == (op["summary"], op["description"])
         body = op.get("requestBody")
@@ -208,8 +210,9 @@ def test_every_tool_answers_as_its_http_route_and_sends_github_the_same_requests
                     path = next(tool.path for tool in tools_from_document(
                         advertised_document(document_for(has_default_repo=False))) if tool.name == name)
                     seed(double)
-                    response = await anyio.to_thread.run_sync(lambda: requests.post(
-                        f"{over_http.url}{path}", json=arguments if name != "list_dispatch_events" else None,
+                    response = await anyio.to_thread.run_sync(functools.partial(
+                        requests.post, f"{over_http.url}{path}",
+                        json=arguments if name != "list_dispatch_events" else None,
                         headers={"Authorization": f"Bearer {API_KEY}"}))
                     http_requests = github_requests(double)
                     seed(double)
@@ -309,6 +312,49 @@ def test_a_tool_call_is_audited_like_the_http_route(make_settings, double, pr):
     assert [(line["operation"], line["key"], line["number"], line["status"]) for line in lines] == [
         ("comment_on_pull_request", "key-1", pr, 201)]
     assert "never logged" not in audit.read_text()
+
+
+def post_tool_call(url: str, name: str, arguments: dict[str, Any], **headers: str) -> requests.Response:
+    """One stateless tools/call POST, as the 2026-07-28 protocol sends it, without a handshake."""
+    return requests.post(f"{url}/mcp", timeout=30, json={
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}},
+        headers={"Authorization": f"Bearer {API_KEY}", "Accept": "application/json, text/event-stream", **headers})
+
+
+def test_a_tool_call_is_audited_with_the_request_id_its_client_saw(make_settings, double, pr):
+    audit = LOG_DIR / f"mcp-audit-{uuid.uuid4().hex}.log"
+    arguments = {"owner": OWNER, "repo": REPO, "number": pr, "body": "Traced through MCP, never logged."}
+    with LiveServer(create_app(make_settings(audit_log=audit))) as server:
+        chosen = post_tool_call(server.url, "comment_on_pull_request", arguments, **{"X-Request-ID": "mcp-trace-1"})
+        generated = post_tool_call(server.url, "comment_on_pull_request", arguments)
+
+    assert chosen.headers["X-Request-ID"] == "mcp-trace-1"
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line["operation"], line["x_request_id"], line["status"]) for line in lines] == [
+        ("comment_on_pull_request", "mcp-trace-1", 201),
+        ("comment_on_pull_request", generated.headers["X-Request-ID"], 201)]
+
+
+def test_a_tool_call_counts_once_against_the_per_address_limit(make_settings, double, pr):
+    arguments = {"owner": OWNER, "repo": REPO, "number": pr, "body": "Counted once, never logged."}
+    with LiveServer(create_app(make_settings(ip_rate_limit=("1/minute",)))) as server:
+        first = post_tool_call(server.url, "comment_on_pull_request", arguments)
+        second = post_tool_call(server.url, "comment_on_pull_request", arguments)
+
+    assert first.status_code == 200
+    assert first.json()["result"]["isError"] is False
+    assert (second.status_code, second.json()["code"]) == (429, "rate_limited")
+    assert len(double.calls("POST", re.compile(r".*/issues/\d+/comments"))) == 1
+
+
+def test_an_ip_allowlist_refuses_the_post_to_mcp_and_admits_its_tool_calls(make_settings, double, pr):
+    with LiveServer(create_app(make_settings(ip_allowlist=(ip_network("127.0.0.1/32"),)))) as admitted:
+        ok = post_tool_call(admitted.url, "list_pull_requests", {"owner": OWNER, "repo": REPO})
+    with LiveServer(create_app(make_settings(ip_allowlist=(ip_network("192.0.2.0/24"),)))) as refusing:
+        refused = post_tool_call(refusing.url, "list_pull_requests", {"owner": OWNER, "repo": REPO})
+
+    assert (ok.status_code, ok.json()["result"]["isError"]) == (200, False)
+    assert (refused.status_code, refused.json()["code"]) == (403, "ip_not_allowed")
 
 
 def test_stdio_writes_nothing_but_mcp_on_stdout(double, pr):

@@ -6,10 +6,10 @@ import connexion
 import pytest
 from connexion.exceptions import InvalidSpecification
 
-from connector.spec import openapi31
-from connector.spec.openapi31 import ecma_regex
 from connector.http.problem import install_error_handler
+from connector.spec import openapi31
 from connector.spec.document import SPEC_PATH
+from connector.spec.openapi31 import ecma_regex
 
 
 def feature_spec(response_ok_value: bool = True) -> dict:
@@ -78,8 +78,8 @@ def test_adapter_refuses_an_invalid_schema_object():
 
 
 def test_adapter_accepts_the_connectors_own_document():
-    from connector.spec.openapi31 import OpenAPI31Specification
     from connector.spec.document import load_document
+    from connector.spec.openapi31 import OpenAPI31Specification
 
     spec = OpenAPI31Specification(load_document())
 

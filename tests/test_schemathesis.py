@@ -18,11 +18,11 @@ import pytest
 
 from connector.api import runs as runs_api
 from connector.app import create_app
-from connector.spec.catalog import load_catalog
-from connector.ghdouble import GitHubDouble, seed_demo
 from connector.config.settings import Settings
-from connector.types import Secret
+from connector.ghdouble import GitHubDouble, seed_demo
+from connector.spec.catalog import load_catalog
 from connector.spec.document import document_for
+from connector.types import Secret
 from tests.conftest import API_KEY, GITHUB_TOKEN, LiveServer
 
 # The issue asks for at least 100 examples per operation in CI.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from connector.config.settings import DEFAULT_CORS_ORIGINS, Settings, SettingsError
-
 from connector.types import Secret
 
 KEY = "k" * 32

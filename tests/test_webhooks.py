@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from connector.app import create_app
-from connector.types import Secret
 from connector.http.webhooks import signature_for
+from connector.types import Secret
 from tests.conftest import API_KEY, OWNER, REPO
 
 SECRET = "webhook-secret-0123456789abcdef"

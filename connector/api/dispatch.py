@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..http.services import github, services
-from ..types import Repository
 from ..policy.rules import dispatch_payload, new_request_id, require_write_access
+from ..types import Repository
 from .replies import dry_run_reply
 
 __all__ = ["dispatch_event", "preview_dispatch", "send_dispatch"]

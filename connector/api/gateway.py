@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import (
+    ConnectorError,
+    GitHubDispatchFailed,
+    GitHubDispatchOutcomeUnknown,
+    GitHubMayHaveActed,
+    MissingGitHubConfig,
+    RateLimited,
+)
 from ..http.services import services
-from ..errors import ConnectorError, GitHubDispatchFailed, GitHubDispatchOutcomeUnknown, GitHubMayHaveActed, MissingGitHubConfig, RateLimited
 from ..policy.rules import dispatch_payload, new_request_id
 from .dispatch import preview_dispatch, send_dispatch
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..http.services import github, services
 from ..errors import NotAPullRequest
-from ..types import Repository
+from ..http.services import github, services
 from ..policy.rules import allowed_labels, comment_body, existing_labels
 from ..policy.untrusted import capped, visible
+from ..types import Repository
 from .replies import dry_run_reply
 
 __all__ = ["list_pull_requests", "comment_on_pull_request", "add_labels_to_pull_request"]
@@ -42,7 +42,7 @@ def comment_on_pull_request(body: dict[str, Any], token_info: dict[str, Any]) ->
     return {"ok": True, "comment_id": comment["id"], "html_url": comment["html_url"]}, 201
 
 
-def add_labels_to_pull_request(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+def add_labels_to_pull_request(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any] | tuple[dict[str, Any], int]:
     settings = services().settings
     repo, number = services().repository(body, token_info), body["number"]
     names = allowed_labels(body["labels"], settings.labels_allow)

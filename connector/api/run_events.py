@@ -19,12 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from .runs import POLL_SECONDS, current_run, run_summary
-from ..http.services import services
-from ..http.auth import authenticate
-from ..errors import BadRequest, ConnectorError, FieldError
 from ..config.keys import KeyRing
+from ..errors import BadRequest, ConnectorError, FieldError
+from ..http.auth import authenticate
+from ..http.services import services
 from ..spec.openapi31 import ecma_regex
+from .runs import POLL_SECONDS, current_run, run_summary
 
 __all__ = ["run_events_endpoint"]
 SCOPE = "runs:read"
@@ -32,7 +32,7 @@ KEEP_ALIVE_SECONDS = 15.0  # a comment line now and then, so proxies do not clos
 MAX_STREAM_SECONDS = 6 * 3600  # GitHub cancels a job after 6 hours
 
 
-def run_events_endpoint(keys: KeyRing, document: dict[str, Any]):  # noqa: ANN201 - a Starlette endpoint
+def run_events_endpoint(keys: KeyRing, document: dict[str, Any]):
     schemas = document["components"]["schemas"]
     patterns = {name: ecma_regex(schemas[name.capitalize()]["pattern"]) for name in ("owner", "repo")}
 

@@ -13,15 +13,15 @@ the call stays inside ChatGPT's ~45 s limit.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ..http.services import Services, github, services
 from ..errors import NotFound
-from ..types import Repository
-from ..state.runs import compact_job
+from ..http.services import Services, github, services
 from ..policy.untrusted import capped
+from ..state.runs import compact_job
+from ..types import Repository
 from .replies import dry_run_reply
 
 __all__ = ["list_dispatch_events", "list_workflow_runs", "get_workflow_run", "get_dispatch_status",
@@ -97,8 +97,10 @@ def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dic
         "seconds_since_dispatch": int(time.time() - record.at) if record is not None else None,
     }
     if state == "pending":
+        # Without a record (sent by another connector, or over 24 hours ago) the event type is unknown.
+        listened_for = f" of type {record.event_type!r}" if record is not None else ""
         answer["hint"] = (
-            f"No run yet. A workflow has to listen for repository_dispatch of type {record.event_type!r} "
+            f"No run yet. A workflow has to listen for repository_dispatch{listened_for} "
             "and set run-name: ${{ github.event.client_payload.request_id }}; runs usually appear within "
             "seconds, so after a minute check the workflow file on the default branch."
         )
@@ -151,7 +153,7 @@ def _runs_started_by(current: Services, repo: Repository, request_id: str,
     if current.webhooks_enabled and record is not None:
         return current.runs.runs_titled(repo.full_name, request_id), "webhooks"
     since = (record.at if record is not None else time.time() - LOOKBACK_SECONDS) - 60  # clock skew
-    created = datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     runs, _ = github().list_runs(repo, {"event": "repository_dispatch", "created": f">={created}", "per_page": 100})
     return [run for run in runs if run.get("display_title") == request_id], "github"
 

@@ -29,10 +29,10 @@ from typing import Any
 
 import yaml
 
+from ..types import Secret
 from .allowlist import PATTERN as REPO_PATTERN
 from .allowlist import RepoAllowlist
 from .settings import SettingsError
-from ..types import Secret
 
 __all__ = ["ApiKey", "KeyRing", "SCOPES", "KeysFileError", "digest", "parse_keys_file"]
 

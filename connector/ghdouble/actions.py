@@ -21,7 +21,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .state import HTML, Repo, State, Views, _sha, node_id
@@ -39,7 +39,7 @@ _RUNNER = {"runner_id": 2, "runner_name": "GitHub Actions 2", "runner_group_id":
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -347,10 +347,10 @@ def _bounds(text: str) -> tuple[datetime, datetime]:
     """The span a date (a whole day) or a date-time (one second) names."""
     text = text.strip().replace(" ", "+")  # an unencoded "+01:00" arrives as " 01:00"
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        day = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        day = datetime.fromisoformat(text).replace(tzinfo=UTC)
         return day, day + timedelta(days=1)
     moment = datetime.fromisoformat(text)
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment, moment + timedelta(seconds=1)
 
 
@@ -362,11 +362,11 @@ def _created_filter(expr: str) -> Callable[[str], bool]:
     def at(created: str) -> datetime:
         return datetime.fromisoformat(created.replace("Z", "+00:00"))
 
-    for op in (">=", "<=", ">", "<"):
-        if expr.startswith(op):
-            start, end = _bounds(expr[len(op):])
-            edge = {">=": start, ">": end, "<=": end, "<": start}[op]
-            return (lambda c: at(c) >= edge) if op.startswith(">") else (lambda c: at(c) < edge)
+    op = next((op for op in (">=", "<=", ">", "<") if expr.startswith(op)), None)
+    if op is not None:
+        start, end = _bounds(expr[len(op):])
+        edge = {">=": start, ">": end, "<=": end, "<": start}[op]
+        return (lambda c: at(c) >= edge) if op.startswith(">") else (lambda c: at(c) < edge)
     low, sep, high = expr.partition("..")
     if not sep:
         start, end = _bounds(expr)

@@ -19,8 +19,8 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -204,7 +204,7 @@ class Apps:
         return None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -238,7 +238,7 @@ def installation_view(app: App, installation: Installation, views: Views) -> dic
 
 
 def token_view(issued: IssuedToken, state: State, views: Views) -> dict[str, Any]:
-    expires = datetime.fromtimestamp(issued.expires_at, timezone.utc)
+    expires = datetime.fromtimestamp(issued.expires_at, UTC)
     data: dict[str, Any] = {
         "token": issued.token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "permissions": dict(issued.permissions),

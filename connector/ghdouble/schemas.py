@@ -71,7 +71,8 @@ def github_message(error: ValidationError, root: str = "properties") -> str:
     """Phrase a validation error the way GitHub's "Invalid request" 422s do."""
     if error.validator == "required":
         present = error.instance if isinstance(error.instance, dict) else {}
-        missing = [name for name in error.validator_value if name not in present]
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [name for name in required if name not in present]
         return f'"{missing[0] if missing else "?"}" wasn\'t supplied.'
     value = json.dumps(error.instance)
     if error.validator == "type":

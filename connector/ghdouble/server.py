@@ -21,16 +21,16 @@ import json as jsonlib
 import re
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from . import wire
 from .actions import Actions, Change, hook_payload, run_view
 from .apps import Apps
 from .faults import FaultQueue, forbidden, primary_rate_limit, secondary_rate_limit
-from .pipeline import decide
 from .hooks import Delivery, Hooks
+from .pipeline import decide
 from .records import RecordedRequest, Recorder
 from .routes import Routes
 from .schemas import SchemaBook, load_schemas
@@ -96,6 +96,7 @@ class GitHubDouble:
         if self._server is None:
             raise RuntimeError("GitHubDouble is not running; call start() first")
         host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         return f"http://{host}:{port}{self.prefix}"
 
@@ -239,7 +240,7 @@ class GitHubDouble:
             if url is None:
                 raise RuntimeError("no webhook target; call send_webhooks_to() first")
             hooks_url = f"{views.api}/repos/{repo.full_name}/hooks" if repo else f"{views.api}/hooks"
-            created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             payload: dict[str, Any] = {"zen": _ZEN, "hook_id": hook_id, "hook": {
                 "type": "Repository", "id": hook_id, "name": "web", "active": True,
                 "events": ["workflow_job", "workflow_run"],

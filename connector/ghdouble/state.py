@@ -17,14 +17,14 @@ import itertools
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 __all__ = ["DEFAULT_LABELS", "Comment", "Issue", "Label", "Pull", "Repo", "State", "Views"]
 
 HTML = "https://github.com"
-_EPOCH = datetime(2024, 1, 15, 9, 0, tzinfo=timezone.utc)
+_EPOCH = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
 
 # GitHub's default label set (color, description), used when a seeded label name matches.
 DEFAULT_LABELS: dict[str, tuple[str, str]] = {
@@ -231,7 +231,7 @@ class State:
 
     def labels_of(self, repo: Repo, issue: Issue) -> list[Label]:
         with self.lock:
-            return sorted((repo.labels[k] for k in issue.labels), key=lambda l: l.name.lower())
+            return sorted((repo.labels[k] for k in issue.labels), key=lambda label: label.name.lower())
 
     def add_comment(self, issue: Issue, body: str) -> Comment:
         with self.lock:
@@ -341,7 +341,7 @@ class Views:
                 "description": label.description}
 
     def _labels(self, repo: Repo, issue: Issue) -> list[dict[str, Any]]:
-        return [self.label(repo, l) for l in self.state.labels_of(repo, issue)]
+        return [self.label(repo, label) for label in self.state.labels_of(repo, issue)]
 
     def pull(self, repo: Repo, issue: Issue, *, full: bool = False) -> dict[str, Any]:
         pr = issue.pull

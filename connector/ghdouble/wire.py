@@ -40,7 +40,7 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             self.server.connections.discard(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def version_string(self) -> str:

@@ -36,6 +36,7 @@ from requests.utils import parse_header_links
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from ..config.settings import Settings
 from ..errors import (
     ConnectorError,
     GitHubForbidden,
@@ -47,10 +48,9 @@ from ..errors import (
     GitHubWriteTimeout,
     Misconfigured,
 )
+from ..types import Repository, Secret
 from .credentials import AppCredentials, Credentials, TokenCredentials
 from .quota import GitHubQuota, QuotaReading, SharedBlocks
-from ..config.settings import Settings
-from ..types import Repository, Secret
 
 __all__ = ["GitHub", "GitHubAnswer", "Repository", "github_client", "read_retry", "translate"]
 
@@ -141,12 +141,16 @@ class GitHub:
     def __init__(self, *, base_url: str, timeout: int, token: Secret | None = None,
                  credentials: Credentials | None = None, pool_size: int = 16,
                  listener: Callable[[GitHubAnswer], None] | None = None, quota: GitHubQuota | None = None) -> None:
-        if (token is None) == (credentials is None):
-            raise ValueError("give either a token or credentials")
+        if credentials is None:
+            if token is None:
+                raise ValueError("give either a token or credentials")
+            credentials = TokenCredentials(token)
+        elif token is not None:
+            raise ValueError("give either a token or credentials, not both")
         self._timeout = timeout
         self._quota = quota or GitHubQuota()
         self._listener = listener
-        self._credentials: Credentials = credentials if credentials is not None else TokenCredentials(token)
+        self._credentials: Credentials = credentials
         self._auth = _TokenOfTheCall()
         self._client = Github(
             auth=self._auth,

@@ -18,7 +18,7 @@ import json
 import logging
 import logging.handlers
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -38,7 +38,7 @@ def outcome(record: RequestRecord) -> str:
     return "unknown" if record.code == "github_timeout" else "failed"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _logger_for(destination: Path | None, stream: TextIO) -> logging.Logger:
     """One logger, and so one open file, per destination and process, however many apps use it.
 
@@ -70,7 +70,7 @@ class AuditLog:
         if not self.wants(record):
             return
         line = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "x_request_id": record.x_request_id,
             "key": record.key,
             "client_ip": record.client_ip,

@@ -20,9 +20,10 @@ from typing import Any
 from connexion.exceptions import OAuthResponseProblem
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
 
-from ..errors import InsufficientScope, MissingApiKeyConfig, Unauthorized
 from ..config.keys import ApiKey, KeyRing
+from ..errors import InsufficientScope, MissingApiKeyConfig, Unauthorized
 from ..record import note
+from .arrival import arrival_of
 
 __all__ = ["security_handlers", "authenticate"]
 
@@ -50,6 +51,10 @@ def security_handlers(keys: KeyRing) -> dict[str, type]:
             verify = verifier(required_scopes)
 
             def check(request: Any) -> Any:
+                outer = arrival_of(request.scope)
+                if outer is not None and outer.inner and outer.token_info is not None:
+                    # An MCP tool call: the POST to /mcp that carries it authenticated this key.
+                    return _with_scopes(outer.token_info["key"], tuple(required_scopes or ()), "operation")
                 auth_type, token = self.get_auth_header_value(request)
                 return verify(token) if auth_type == "bearer" else NO_VALUE
 

@@ -26,8 +26,8 @@ from ..record import RequestRecord
 from .paths import FIXED_PATHS
 
 if TYPE_CHECKING:
-    from ..github.client import GitHubAnswer
     from ..config.settings import Settings
+    from ..github.client import GitHubAnswer
 
 __all__ = ["Metrics", "metrics_for", "metrics_endpoint", "registry_to_scrape"]
 

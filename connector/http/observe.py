@@ -8,10 +8,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .client_ip import client_ip
-from .request_id import current_request_id
 from ..record import RequestRecord, note, recording
-from ..types import Network
+from .arrival import arrival_of
 
 __all__ = ["RequestRecordMiddleware", "OperationNoteMiddleware"]
 
@@ -19,20 +17,19 @@ log = logging.getLogger(__name__)
 
 
 class RequestRecordMiddleware:
-    """Outermost but for X-Request-ID: starts each request's record and hands it on when done."""
+    """Just inside the arrival: starts each request's record and hands it on when done."""
 
-    def __init__(self, app: ASGIApp, *, trusted_proxies: tuple[Network, ...],
-                 done: list[Callable[[RequestRecord], None]]) -> None:
+    def __init__(self, app: ASGIApp, *, done: list[Callable[[RequestRecord], None]]) -> None:
         self.app = app
-        self.trusted_proxies = trusted_proxies
         self.done = done
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        arrival = arrival_of(scope)
+        if arrival is None:  # not HTTP
             await self.app(scope, receive, send)
             return
-        record = RequestRecord(method=scope["method"], path=scope["path"],
-                               client_ip=client_ip(scope, self.trusted_proxies), x_request_id=current_request_id())
+        record = RequestRecord(method=scope["method"], path=scope["path"], client_ip=arrival.client_ip,
+                               x_request_id=arrival.request_id)
 
         async def send_noted(message: Message) -> None:
             if message["type"] == "http.response.start":

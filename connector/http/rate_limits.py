@@ -19,18 +19,15 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .client_ip import client_ip
 from ..errors import RateLimited
-from .problem import problem_response
 from ..record import note
-from ..types import Network
+from .arrival import arrival_of
+from .problem import problem_response
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
@@ -97,12 +94,14 @@ def rate_limited(handler: Callable[..., Any], limits: RateLimits) -> Callable[..
 class RateLimitIpMiddleware:
     """Counts every request against its client address's limit, before anything reads it."""
 
-    def __init__(self, app: ASGIApp, limits: RateLimits, trusted_proxies: tuple[Network, ...]) -> None:
-        self.app, self.limits, self.trusted_proxies = app, limits, trusted_proxies
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app, self.limits = app, limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.limits.limits_addresses:
-            address = client_ip(scope, self.trusted_proxies) or "unknown"
+        arrival = arrival_of(scope)
+        # An MCP tool call's inner request was counted as the POST to /mcp that carried it.
+        if arrival is not None and not arrival.inner and self.limits.limits_addresses:
+            address = arrival.client_ip or "unknown"
             try:
                 if self.limits.shared:  # not on the event loop: a slow Redis would stall every request
                     await anyio.to_thread.run_sync(self.limits.check_address, address)

@@ -15,8 +15,9 @@ from typing import Any
 
 import requests
 
-from ..errors import NotReady
 from ..config.settings import Settings
+from ..errors import NotReady
+from ..types import Secret
 
 __all__ = ["Readiness"]
 
@@ -33,7 +34,7 @@ class Readiness:
         """Each dependency's state; raises ``NotReady`` (503) naming those that failed."""
         checks = {"github": self._github()}
         if self._redis_url is not None:
-            checks["redis"] = self._redis_ping()
+            checks["redis"] = self._redis_ping(self._redis_url)
         failed = sorted(name for name, result in checks.items() if not result["ok"])
         if failed:
             raise NotReady(f"Not ready: {', '.join(failed)} failed; see checks.", checks=checks)
@@ -51,12 +52,12 @@ class Readiness:
             return {"ok": False, "detail": f"GitHub's API answered {answer.status_code}.", "latency_ms": latency}
         return {"ok": True, "latency_ms": latency}
 
-    def _redis_ping(self) -> dict[str, Any]:
+    def _redis_ping(self, url: Secret) -> dict[str, Any]:
         from ..state.redis import connect, unreachable
 
         started = time.monotonic()
         try:
-            connect(self._redis_url.reveal()).ping()
+            connect(url.reveal()).ping()
         except unreachable() as exc:
             return {"ok": False, "detail": f"Redis could not be reached ({type(exc).__name__})."}
         return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}

@@ -20,9 +20,9 @@ from connexion import request
 from connexion.resolver import Resolver
 
 from ..errors import BadRequest, FieldError
+from ..record import note_target
 from .idempotency import idempotent
 from .rate_limits import rate_limited
-from ..record import note_target
 
 __all__ = ["JSONResolver"]
 

@@ -17,18 +17,18 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config.allowlist import RepoAllowlist
+from ..config.settings import Settings
 from ..errors import Misconfigured
-from ..spec.catalog import EventCatalog
 from ..github.client import GitHub
-from ..types import Repository
 from ..github.labels import LabelCache
 from ..policy.rules import resolve_repository
-from .rate_limits import RateLimits
-from .readiness import Readiness
+from ..spec.catalog import EventCatalog
 from ..state.claims import MemoryClaimStore
 from ..state.protocols import ClaimStore, RunStore
 from ..state.runs import MemoryRunStore
-from ..config.settings import Settings
+from ..types import Repository
+from .rate_limits import RateLimits
+from .readiness import Readiness
 
 __all__ = ["Services", "ServicesMiddleware", "services", "github"]
 
@@ -37,12 +37,12 @@ __all__ = ["Services", "ServicesMiddleware", "services", "github"]
 class Services:
     settings: Settings
     github: GitHub | None
+    readiness: Readiness
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
     runs: RunStore = field(default_factory=MemoryRunStore)
     idempotency: ClaimStore = field(default_factory=MemoryClaimStore)
     limits: RateLimits | None = None
-    readiness: Readiness | None = None
 
     @property
     def webhooks_enabled(self) -> bool:

@@ -30,7 +30,7 @@ def signature_for(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_endpoint(secret: Secret, store: RunStore):  # noqa: ANN201 - a Starlette endpoint
+def webhook_endpoint(secret: Secret, store: RunStore):
     async def github_webhook(request: Request) -> Response:
         body = await request.body()
         presented = request.headers.get("x-hub-signature-256", "")

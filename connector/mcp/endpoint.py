@@ -24,10 +24,11 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import Misconfigured
 from ..config.keys import KeyRing
-from .tools import ToolSpec
+from ..errors import Misconfigured
+from ..http.arrival import arrival_of
 from ..http.auth import authenticate
+from .tools import ToolSpec
 
 __all__ = ["McpEndpoint", "forwarded_headers"]
 # Headers of the POST to /mcp that a tool call's inner request carries on: the API key, and what
@@ -65,7 +66,10 @@ class McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        authenticate(self.keys, headers.get("authorization", ""), scope=None, what="MCP")
+        token_info = authenticate(self.keys, headers.get("authorization", ""), scope=None, what="MCP")
+        arrival = arrival_of(scope)
+        if arrival is not None:  # the tool calls this POST carries are made with this key
+            arrival.token_info = token_info
         handle = self._handle or await self._start()
         await handle(scope, receive, send)
 
@@ -85,12 +89,14 @@ class McpEndpoint:
             self._handle = manager.handle_request
             return self._handle
 
-
     def _scopes_of(self, ctx: Any) -> frozenset[str] | None:
         request = ctx.request  # the POST to /mcp, authenticated in __call__
         if request is None:
             return None
-        token_info = authenticate(self.keys, request.headers.get("authorization", ""), scope=None, what="MCP")
+        arrival = arrival_of(request.scope)
+        token_info = arrival.token_info if arrival is not None else None
+        if token_info is None:
+            token_info = authenticate(self.keys, request.headers.get("authorization", ""), scope=None, what="MCP")
         return token_info["key"].scopes
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message
 
+from ..http.arrival import ARRIVAL, arrival_of
+
 __all__ = ["Reply", "call_route"]
 
 
@@ -31,7 +33,9 @@ async def call_route(app: ASGIApp, method: str, path: str, body: bytes | None, *
     """Send one request to ``app`` and return its answer.
 
     ``like`` is the scope of the request this one is made on behalf of (the POST to /mcp): the
-    caller's address, scheme and server are copied from it, so the route sees the same caller.
+    caller's address, scheme and server are copied from it, so the route sees the same caller, and
+    its :class:`~connector.http.arrival.Arrival`, marked inner, so what was settled about the POST
+    (its X-Request-ID, the caller's address, the key) holds for this request too.
     """
     like = like or {}
     sent = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
@@ -52,6 +56,9 @@ async def call_route(app: ASGIApp, method: str, path: str, body: bytes | None, *
         "server": like.get("server"),
         "state": dict(like.get("state") or {}),
     }
+    outer = arrival_of(like)
+    if outer is not None:
+        scope[ARRIVAL] = outer.for_inner_request()
     answered = anyio.Event()
     pending = [{"type": "http.request", "body": body or b"", "more_body": False}]
     start: dict[str, Any] = {}

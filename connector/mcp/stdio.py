@@ -14,12 +14,12 @@ from typing import Any
 
 import anyio
 
-from ..spec.catalog import load_catalog
 from ..config.keys import KeyRing
-from .tools import tools_from_document
 from ..config.settings import Settings, SettingsError
-from ..types import Secret
+from ..spec.catalog import load_catalog
 from ..spec.document import advertised_document, document_for_settings
+from ..types import Secret
+from .tools import tools_from_document
 
 __all__ = ["stdio_key", "run_stdio"]
 

@@ -18,15 +18,15 @@ from typing import Any, Literal
 import requests
 from github import Auth, Github, GithubException
 
-from ..github.credentials import AppCredentials
-from ..errors import ConnectorError
-from ..spec.catalog import EventCatalog, load_catalog
-from ..github.client import GitHub, github_client, read_retry
-from ..types import Repository
 from ..config.keys import KeyRing
-from ..spec.openapi31 import validate_document
 from ..config.settings import Settings, SettingsError
+from ..errors import ConnectorError
+from ..github.client import GitHub, github_client, read_retry
+from ..github.credentials import AppCredentials
+from ..spec.catalog import EventCatalog, load_catalog
 from ..spec.document import document_for_settings, served_document
+from ..spec.openapi31 import validate_document
+from ..types import Repository
 
 __all__ = ["Check", "run_checks", "render_table", "render_json"]
 

@@ -10,8 +10,8 @@ import dataclasses
 import secrets
 from typing import Any
 
-from ..ghdouble import GitHubDouble, seed_demo
 from ..config.settings import Settings
+from ..ghdouble import GitHubDouble, seed_demo
 from ..types import Secret
 
 __all__ = ["Sandbox", "start_sandbox"]
@@ -61,7 +61,10 @@ def start_sandbox(settings: Settings) -> Sandbox:
     # started can be followed: it starts after 5 s and succeeds after 10 s.
     double.add_workflow(demo["owner"], demo["repo"], "Deploy", jobs=["build", "deploy"])
     double.auto_advance(after_seconds=5)
-    generated_key = None if settings.api_keys else secrets.token_urlsafe(32)
+    api_keys, generated_key = settings.api_keys, None
+    if not api_keys:
+        generated_key = secrets.token_urlsafe(32)
+        api_keys = (Secret(generated_key),)
     sandbox_settings = dataclasses.replace(
         settings,
         sandbox=True,
@@ -71,6 +74,6 @@ def start_sandbox(settings: Settings) -> Sandbox:
         github_app_installation_id=None,
         github_api_url=double.url,
         default_repo=(demo["owner"], demo["repo"]),
-        api_keys=settings.api_keys or (Secret(generated_key),),
+        api_keys=api_keys,
     )
     return Sandbox(double=double, settings=sandbox_settings, demo=demo, api_key=generated_key)

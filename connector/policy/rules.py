@@ -17,8 +17,8 @@ from typing import Any
 
 from ..config.allowlist import RepoAllowlist
 from ..errors import BadRequest, FieldError, GitHubForbidden, LabelNotAllowed, RepoNotAllowed, UnknownLabel
-from ..types import Repository
 from ..record import note
+from ..types import Repository
 
 __all__ = [
     "resolve_repository",

@@ -38,10 +38,10 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from ..config.settings import SettingsError
 from ..errors import UnknownEvent
 from .openapi31 import check_request_value
 from .schema_errors import json_path
-from ..config.settings import SettingsError
 
 __all__ = ["Event", "EventCatalog", "EventsFileError", "load_catalog"]
 

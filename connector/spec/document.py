@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from .catalog import EventCatalog
 from ..config.settings import Settings
+from .catalog import EventCatalog
 
 __all__ = ["SPEC_PATH", "is_write", "write_operation_ids", "load_document", "document_for", "document_for_settings", "advertised_document",
            "served_document", "served_json"]

@@ -33,8 +33,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import InvalidSpecification, NonConformingResponseBody
 from connexion.middleware.main import API
 from connexion.spec import OpenAPISpecification
-from connexion.validators import AbstractRequestBodyValidator, AbstractResponseBodyValidator
-from connexion.validators import ParameterValidator
+from connexion.validators import AbstractRequestBodyValidator, AbstractResponseBodyValidator, ParameterValidator
 from jsonschema import Draft202012Validator
 
 from ..errors import BadRequest, FieldError
@@ -196,12 +195,12 @@ def ecma_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def _pattern(validator, pattern, instance, schema):  # noqa: ANN001 - jsonschema keyword protocol
+def _pattern(validator, pattern, instance, schema):
     if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _properties_normalised(validator, properties, instance, schema):  # noqa: ANN001
+def _properties_normalised(validator, properties, instance, schema):
     """Validate ``properties`` after normalising the values handlers will see.
 
     * Defaults are filled in, also where a caller sent null for an optional field (language

@@ -8,7 +8,7 @@ JSON path, says what a valid value looks like, and quotes at most a short excerp
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -46,7 +46,9 @@ def excerpt(value: Any) -> str:
 def describe(error: ValidationError) -> list[FieldError]:
     """One or more field errors for one jsonschema error."""
     path = json_path(error.absolute_path)
-    keyword, expected, value, schema = error.validator, error.validator_value, error.instance, error.schema
+    # Set on every error a validator raises; typed as possibly unset for errors built by hand.
+    keyword, expected, value = str(error.validator), error.validator_value, error.instance
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
     if keyword == "additionalProperties" and isinstance(value, dict):
         allowed = ", ".join(schema.get("properties", {})) or "none"
         known = set(schema.get("properties", {}))
@@ -64,10 +66,10 @@ def describe(error: ValidationError) -> list[FieldError]:
     return [FieldError(path, _message(keyword, expected, value, schema))]
 
 
-def _message(keyword: str, expected: Any, value: Any, schema: dict) -> str:
+def _message(keyword: str, expected: Any, value: Any, schema: Mapping[str, Any]) -> str:
     if keyword == "type":
         types = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join(_TYPE_NAMES.get(name, name) for name in types)
+        wanted = " or ".join(_TYPE_NAMES.get(str(name), str(name)) for name in types)
         return f"must be {wanted} (got {_type_of(value)})"
     if keyword == "enum":
         choices = ", ".join(str(choice) for choice in expected if choice is not None)

@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["connect", "unreachable", "outage_becomes"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def connect(url: str) -> Any:
     """The process's one client (and connection pool) for ``url``: the run store, idempotency
     claims, shared rate-limit blocks and the readiness probe all use it (the client is

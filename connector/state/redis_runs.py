@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import RunStateUnavailable
 from .protocols import DispatchRecord
-from .runs import _STATUS_ORDER, compact_job, compact_run
 from .redis import connect, outage_becomes, unreachable
+from .runs import _STATUS_ORDER, compact_job, compact_run
 
 __all__ = ["RedisRunStore"]
 
