@@ -25,7 +25,8 @@ from typing import Any, TypeGuard
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from .state import HTML, State, Views, node_id
+from .state import HTML, State, node_id
+from .views import Views
 
 __all__ = ["DEFAULT_PERMISSIONS", "JWT_OPERATIONS", "App", "Apps", "Installation", "IssuedToken"]
 

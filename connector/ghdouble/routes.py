@@ -16,10 +16,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from .actions import Actions, job_view, run_view
+from .actions import Actions
 from .apps import Apps, app_view, installation_view, token_view
 from .records import Reply, error
-from .state import Issue, Repo, State, Views
+from .run_views import job_view, run_view
+from .state import Issue, Repo, State
+from .views import Views
 
 __all__ = ["MAX_COMMENT", "AppHandler", "Handler", "Host", "Routes"]
 

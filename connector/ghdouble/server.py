@@ -26,15 +26,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import wire
-from .actions import Actions, Change, hook_payload, run_view
+from .actions import Actions, Change
 from .apps import Apps
 from .faults import FaultQueue, forbidden, primary_rate_limit, secondary_rate_limit
 from .hooks import Delivery, Hooks
 from .pipeline import decide
 from .records import RecordedRequest, Recorder
 from .routes import Routes
+from .run_views import hook_payload, run_view
 from .schemas import SchemaBook, load_schemas
-from .state import Issue, Repo, State, Views
+from .state import Issue, Repo, State
+from .views import Views
 
 __all__ = ["Delivery", "GitHubDouble", "RecordedRequest"]
 
