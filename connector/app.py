@@ -54,6 +54,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .spec.catalog import EventCatalog, load_catalog
     from .spec.document import advertised_document, document_for_settings, served_json, write_operation_ids
     from .state.claims import MemoryClaimStore
+    from .state.protocols import ClaimStore, RunStore
     from .state.redis_claims import RedisClaimStore
     from .state.redis_runs import RedisRunStore
     from .state.runs import MemoryRunStore
@@ -76,8 +77,9 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
     writes = write_operation_ids(document)
     metrics = metrics_for(settings)
     github = github_client(settings, listener=_github_listener(metrics))
-    services = Services(settings=settings, github=github, events=catalog,
-                        readiness=Readiness(settings, USER_AGENT), **_stores(settings))
+    runs, claims, limits = _stores(settings)
+    services = Services(settings=settings, github=github, events=catalog, readiness=Readiness(settings, USER_AGENT),
+                        runs=runs, idempotency=claims, limits=limits)
     # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
     # the SDK itself is imported only when /mcp is first called (connector.mcp.endpoint).
     mcp = None
@@ -193,16 +195,16 @@ def _record_consumers(audit: AuditLog, metrics: Metrics | None) -> list[Callable
     return [audit.write] if metrics is None else [audit.write, metrics.request]
 
 
-def _stores(settings: Settings) -> dict:
+def _stores(settings: Settings) -> tuple[RunStore, ClaimStore, RateLimits | None]:
     """Where run state, idempotency claims and rate-limit counters live: this process, or Redis
-    shared by every instance."""
+    shared by every instance. The one place the choice is made; everything else sees the protocols."""
     url = settings.redis_url.reveal() if settings.redis_url is not None else None
     limits = None
     if settings.rate_limit or settings.ip_rate_limit:
         limits = RateLimits(per_key=settings.rate_limit, per_ip=settings.ip_rate_limit, storage_uri=url)
     if url is None:
-        return {"runs": MemoryRunStore(), "idempotency": MemoryClaimStore(), "limits": limits}
-    return {"runs": RedisRunStore(url), "idempotency": RedisClaimStore(url), "limits": limits}
+        return MemoryRunStore(), MemoryClaimStore(), limits
+    return RedisRunStore(url), RedisClaimStore(url), limits
 
 
 def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:

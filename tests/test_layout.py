@@ -160,3 +160,27 @@ def test_every_module_imports_on_its_own():
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _third_party(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names.add((node.module or "").split(".")[0])
+    return {name for name in names if name not in sys.stdlib_module_names and name not in ("connector", "__future__")}
+
+
+def test_policy_is_pure_python_with_no_http_and_no_pygithub():
+    imported = {name for module, path in _MODULES.items() if _part(module) == "policy" for name in _third_party(path)}
+    assert imported == set()
+
+
+def test_nothing_below_http_imports_the_web_framework():
+    below = {"types", "errors", "record", "config", "spec", "state", "github", "policy"}
+    framework = {"starlette", "uvicorn"}
+    wrong = sorted(f"{module} imports {name}" for module, path in _MODULES.items() if _part(module) in below
+                   for name in _third_party(path) & framework)
+    assert wrong == []
