@@ -25,7 +25,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from connexion.options import SwaggerUIOptions
     from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
-    from starlette.responses import Response
+    from starlette.responses import JSONResponse, Response
 
     from .api.run_events import run_events_endpoint
     from .config.keys import KeyRing
@@ -33,7 +33,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
     from .http.arrival import ArrivalMiddleware
     from .http.audit import AuditLog
-    from .http.auth import security_handlers
+    from .http.auth import Authenticator, operation_scopes, security_handlers
     from .http.body_limit import BodyLimitMiddleware
     from .http.ip_allowlist import IpAllowlistMiddleware
     from .http.metrics import Metrics, metrics_endpoint, metrics_for
@@ -48,14 +48,18 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .http.webhooks import MAX_DELIVERY_BYTES, webhook_endpoint
     from .mcp.endpoint import McpEndpoint
     from .mcp.tools import tools_from_document
+    from .oauth.metadata import PRM_PATH, protected_resource
+    from .oauth.setup import OAuth, oauth_for
     from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .record import RequestRecord, note
     from .spec import openapi31
     from .spec.catalog import EventCatalog, load_catalog
     from .spec.document import advertised_document, document_for_settings, served_json, write_operation_ids
     from .state.claims import MemoryClaimStore
-    from .state.protocols import ClaimStore, RunStore
+    from .state.oauth import MemoryOAuthStore
+    from .state.protocols import ClaimStore, OAuthStore, RunStore
     from .state.redis_claims import RedisClaimStore
+    from .state.redis_oauth import RedisOAuthStore
     from .state.redis_runs import RedisRunStore
     from .state.runs import MemoryRunStore
 
@@ -77,14 +81,18 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
     writes = write_operation_ids(document)
     metrics = metrics_for(settings)
     github = github_client(settings, listener=_github_listener(metrics))
-    runs, claims, limits = _stores(settings)
+    runs, claims, limits, oauth_records = _stores(settings)
+    oauth = oauth_for(settings, keys, oauth_records)
+    auth = Authenticator(keys, verifier=oauth.verifier if oauth is not None else None,
+                         public_base_url=settings.public_base_url, embedded=oauth is not None and oauth.server is not None,
+                         mcp_api_keys=settings.mcp_api_keys, operation_scopes=operation_scopes(document))
     services = Services(settings=settings, github=github, events=catalog, readiness=Readiness(settings, USER_AGENT),
-                        runs=runs, idempotency=claims, limits=limits)
+                        auth=auth, runs=runs, idempotency=claims, limits=limits)
     # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
     # the SDK itself is imported only when /mcp is first called (connector.mcp.endpoint).
     mcp = None
     if settings.mcp:
-        mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), keys,
+        mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), auth,
                           max_request_body_size=MAX_MCP_REQUEST_BYTES)
     app = AsyncApp(__name__, lifespan=mcp.lifespan if mcp is not None else None,
                    middlewares=middleware_stack(settings, services, writes, metrics, audit_stream))
@@ -96,7 +104,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=openapi31.VALIDATOR_MAP,
-        security_map=security_handlers(keys),
+        security_map=security_handlers(auth),
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
         # Compact JSON: ChatGPT drops responses over ~100k characters (Connexion indents by default).
         jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),
@@ -108,7 +116,9 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
         app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
     if settings.metrics_token is not None:
         app.add_url_rule(METRICS_PATH, "metrics", metrics_endpoint(settings.metrics_token.reveal()), methods=["GET"])
-    app.add_url_rule(RUN_EVENTS_PATH, "run_events", run_events_endpoint(keys, document), methods=["GET"])
+    app.add_url_rule(RUN_EVENTS_PATH, "run_events", run_events_endpoint(auth, document), methods=["GET"])
+    if oauth is not None:
+        _add_oauth_routes(app, oauth, auth)
     if settings.github_webhook_secret is not None:  # without a secret the route does not exist
         app.add_url_rule(WEBHOOK_PATH, "github_webhook", webhook_endpoint(settings.github_webhook_secret, services.runs),
                          methods=["POST"])
@@ -128,6 +138,9 @@ def middleware_stack(settings: Settings, services: Services, writes: frozenset[s
         # Settles the request id and the caller's address once; every answer, refusals included,
         # carries X-Request-ID. An MCP tool call's inner request keeps its POST's (connector.http.arrival).
         partial(ArrivalMiddleware, trusted_proxies=settings.trusted_proxies),
+        # Makes this app's services current for every layer below, the error renderer (which
+        # answers 401s with the OAuth challenge) as much as the handlers.
+        partial(ServicesMiddleware, services=services),
         # Sees every answer, the refusals below included, for the audit log and the metrics.
         partial(RequestRecordMiddleware, done=_record_consumers(audit, metrics)),
         # Outside everything that refuses, so 401s, 413s and validation errors carry CORS headers too.
@@ -155,8 +168,6 @@ def middleware_stack(settings: Settings, services: Services, writes: frozenset[s
         ResponseValidationMiddleware,
         # Connexion's: runs the app's lifespan (the MCP session manager's task group).
         LifespanMiddleware,
-        # Innermost of the connector's: makes this app's services current for the handler.
-        partial(ServicesMiddleware, services=services),
         # Connexion's: the request context its handlers read.
         ContextMiddleware,
     ]
@@ -195,7 +206,27 @@ def _record_consumers(audit: AuditLog, metrics: Metrics | None) -> list[Callable
     return [audit.write] if metrics is None else [audit.write, metrics.request]
 
 
-def _stores(settings: Settings) -> tuple[RunStore, ClaimStore, RateLimits | None]:
+def _add_oauth_routes(app: AsyncApp, oauth: OAuth, auth: Authenticator) -> None:
+    """The protected-resource metadata of the routes and of /mcp (RFC 9728) and, when the connector
+    is its own authorization server, that server's endpoints."""
+    for mcp in (False, True):
+        app.add_url_rule(PRM_PATH + ("/mcp" if mcp else ""), f"oauth_protected_resource{'_mcp' * mcp}",
+                         _protected_resource_view(oauth, auth, mcp=mcp), methods=["GET"])
+    if oauth.server is not None:
+        for path, endpoint, methods in oauth.server.routes():
+            app.add_url_rule(path, "oauth" + path.replace("/", "_").replace(".", "_").replace("-", "_"), endpoint,
+                             methods=methods)
+
+
+def _protected_resource_view(oauth: OAuth, auth: Authenticator, *, mcp: bool) -> Callable[[Request], Awaitable[Response]]:
+    async def view(request: Request) -> Response:
+        base_url = auth.base_url(request.scope)
+        return JSONResponse(protected_resource(base_url, oauth.issuer or base_url, mcp=mcp))
+
+    return view
+
+
+def _stores(settings: Settings) -> tuple[RunStore, ClaimStore, RateLimits | None, OAuthStore]:
     """Where run state, idempotency claims and rate-limit counters live: this process, or Redis
     shared by every instance. The one place the choice is made; everything else sees the protocols."""
     url = settings.redis_url.reveal() if settings.redis_url is not None else None
@@ -203,8 +234,8 @@ def _stores(settings: Settings) -> tuple[RunStore, ClaimStore, RateLimits | None
     if settings.rate_limit or settings.ip_rate_limit:
         limits = RateLimits(per_key=settings.rate_limit, per_ip=settings.ip_rate_limit, storage_uri=url)
     if url is None:
-        return MemoryRunStore(), MemoryClaimStore(), limits
-    return RedisRunStore(url), RedisClaimStore(url), limits
+        return MemoryRunStore(), MemoryClaimStore(), limits, MemoryOAuthStore()
+    return RedisRunStore(url), RedisClaimStore(url), limits, RedisOAuthStore(url)
 
 
 def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:

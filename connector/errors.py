@@ -140,8 +140,9 @@ class BadRequest(ConnectorError):
 class Unauthorized(ConnectorError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 
-    def __init__(self, detail: str, *, realm: str = "connector") -> None:
+    def __init__(self, detail: str, *, realm: str = "connector", token_error: str | None = None) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": f'Bearer realm="{realm}"'})
+        self.token_error = token_error  # "invalid_token" when a credential was presented and refused (RFC 6750)
 
 
 class WebhookSignatureInvalid(ConnectorError):

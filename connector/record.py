@@ -31,6 +31,8 @@ class RequestRecord:
     started: float = field(default_factory=time.monotonic)
     operation: str | None = None
     key: str | None = None
+    oauth_client: str | None = None  # with an OAuth access token: the client it was issued to
+    grant: str | None = None  # and the sign-in (grant) it belongs to; never the token
     repository: str | None = None
     number: int | None = None
     run_id: int | None = None

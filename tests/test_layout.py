@@ -26,12 +26,13 @@ ALLOWED: dict[str, set[str]] = {
     "state": {"types", "errors", "config"},
     "github": {"types", "errors", "record", "config", "state"},
     "policy": {"types", "errors", "record", "config"},
-    "http": FOUNDATION | {"config", "spec", "state", "github", "policy"},
+    "oauth": {"types", "errors", "record", "config", "state"},
+    "http": FOUNDATION | {"config", "spec", "state", "github", "policy", "oauth"},
     "api": FOUNDATION | {"config", "spec", "state", "github", "policy", "http"},
     "mcp": FOUNDATION | {"config", "spec", "state", "github", "policy", "http"},
-    "ops": FOUNDATION | {"config", "spec", "state", "github", "policy", "http", "ghdouble"},
-    "app": FOUNDATION | {"config", "spec", "state", "github", "policy", "http", "api", "mcp"},
-    "cli": FOUNDATION | {"config", "spec", "state", "github", "policy", "http", "api", "mcp", "ops", "app"},
+    "ops": FOUNDATION | {"config", "spec", "state", "github", "policy", "oauth", "http", "ghdouble"},
+    "app": FOUNDATION | {"config", "spec", "state", "github", "policy", "oauth", "http", "api", "mcp"},
+    "cli": FOUNDATION | {"config", "spec", "state", "github", "policy", "oauth", "http", "api", "mcp", "ops", "app"},
     "__main__": {"cli"},
 }
 

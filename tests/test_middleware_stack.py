@@ -8,6 +8,7 @@ from connector.app import create_app
 CONNECTOR_ORDER = [
     "ServerErrorMiddleware",
     "ArrivalMiddleware",
+    "ServicesMiddleware",
     "RequestRecordMiddleware",
     "CORSMiddleware",
     "IpAllowlistMiddleware",
@@ -21,7 +22,6 @@ CONNECTOR_ORDER = [
     "RequestValidationMiddleware",
     "ResponseValidationMiddleware",
     "LifespanMiddleware",
-    "ServicesMiddleware",
     "ContextMiddleware",
 ]
 

@@ -19,9 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from ..config.keys import KeyRing
 from ..errors import BadRequest, ConnectorError, FieldError
-from ..http.auth import authenticate
+from ..http.auth import Authenticator
 from ..http.services import services
 from ..spec.openapi31 import ecma_regex
 from .runs import POLL_SECONDS, current_run, run_summary
@@ -32,12 +31,13 @@ KEEP_ALIVE_SECONDS = 15.0  # a comment line now and then, so proxies do not clos
 MAX_STREAM_SECONDS = 6 * 3600  # GitHub cancels a job after 6 hours
 
 
-def run_events_endpoint(keys: KeyRing, document: dict[str, Any]):
+def run_events_endpoint(auth: Authenticator, document: dict[str, Any]):
     schemas = document["components"]["schemas"]
     patterns = {name: ecma_regex(schemas[name.capitalize()]["pattern"]) for name in ("owner", "repo")}
 
     async def run_events(request: Request) -> StreamingResponse:
-        token_info = authenticate(keys, request.headers.get("authorization", ""), scope=SCOPE, what="stream")
+        token_info = auth.authenticate(request.headers.get("authorization", ""), request.scope, needed=SCOPE,
+                                       what="stream")
         params = request.path_params
         bad = [FieldError(f"$.{name}", "is not a valid GitHub name") for name, pattern in patterns.items()
                if len(params[name]) > 100 or not pattern.search(params[name])]

@@ -55,6 +55,12 @@ class ApiKey:
     scopes: frozenset[str]
     repos: RepoAllowlist
 
+    @property
+    def subject(self) -> str:
+        """A stable identity for the key that is not a secret and not its name (two keys may share a
+        name): the start of its digest. What an OAuth grant made with the key is bound to."""
+        return f"key:{self.sha256.hex()[:24]}"
+
     def token_info(self) -> dict[str, Any]:
         return {"sub": self.name, "scope": sorted(self.scopes), "key": self}
 
@@ -125,6 +131,10 @@ class KeyRing:
             if hmac.compare_digest(presented, key.sha256):
                 found = key
         return found
+
+    def by_subject(self, subject: str) -> ApiKey | None:
+        """The key an OAuth grant was made with, if it is still configured."""
+        return next((key for key in (*self._env_keys, *self._current_file_keys()) if key.subject == subject), None)
 
     def _current_file_keys(self) -> tuple[ApiKey, ...]:
         if self._file is None:

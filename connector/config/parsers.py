@@ -20,7 +20,7 @@ from .allowlist import PATTERN as ALLOWED_REPO_PATTERN
 __all__ = [
     "SettingsError", "Environment", "boolean", "whole_number", "positive_id", "port", "base_url", "repository",
     "readable_file", "writable_file", "networks", "comma_list", "origins", "repo_patterns", "label_patterns",
-    "one_of", "rate_limits", "long_secret", "keys", "redis_url", "refuse_world_readable",
+    "one_of", "rate_limits", "redirect_patterns", "long_secret", "keys", "redis_url", "refuse_world_readable",
 ]
 
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,37}[A-Za-z0-9])?$")
@@ -198,6 +198,21 @@ def one_of(*choices: str) -> Callable[[str, str], str]:
             raise SettingsError(f"{name}={value!r} is not {' or '.join(choices)}")
         return value.lower()
     return parse
+
+
+def redirect_patterns(name: str, value: str) -> tuple[str, ...]:
+    """Redirect URI patterns: ``*`` stands for part of one path segment or a port, ``**`` for the rest."""
+    patterns = comma_list(value)
+    for pattern in patterns:
+        parts = urlsplit(pattern.replace("*", "x"))
+        loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not (parts.scheme == "https" or loopback) or not parts.netloc or "@" in parts.netloc or parts.fragment:
+            raise SettingsError(
+                f"{name} contains {pattern!r}; list https redirect URIs (or http on 127.0.0.1, [::1] or localhost), "
+                "where * stands for part of a path segment and ** for the rest, e.g. "
+                "https://chatgpt.com/connector/oauth/*"
+            )
+    return patterns
 
 
 def rate_limits(name: str, value: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -30,6 +31,17 @@ from .parsers import Environment, SettingsError
 __all__ = ["DEFAULT_CORS_ORIGINS", "Settings", "SettingsError", "VARIABLES", "Variable"]
 
 DEFAULT_CORS_ORIGINS = ("https://chatgpt.com", "https://chat.openai.com")
+# ChatGPT's MCP connectors, its older connector redirect, custom GPTs' OAuth callbacks, and native
+# clients on this machine (RFC 8252: any port).
+DEFAULT_OAUTH_REDIRECT_URIS = (
+    "https://chatgpt.com/connector/oauth/*",
+    "https://chatgpt.com/connector_platform_oauth_redirect",
+    "https://chat.openai.com/aip/*/oauth/callback",
+    "https://chatgpt.com/aip/*/oauth/callback",
+    "http://127.0.0.1:*/**",
+    "http://localhost:*/**",
+    "http://[::1]:*/**",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +82,17 @@ class Settings:
     # Off as in Connexion: a guard against the connector's own bugs that the tests keep on, and a
     # quarter to a third of the connector's own CPU time per request (docs/benchmarks.md).
     validate_responses: bool = False
+    # OAuth (connector.oauth): off, "embedded" (the connector is its own authorization server), or an
+    # external issuer's tokens. None: embedded in the sandbox, off elsewhere.
+    oauth: str | None = None
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_scope_claim: str = "scope"
+    oauth_signing_key: Secret | None = None
+    oauth_clients_file: Path | None = None
+    oauth_redirect_uris: tuple[str, ...] = DEFAULT_OAUTH_REDIRECT_URIS
+    oauth_token_seconds: int = 900
+    mcp_api_keys: bool = True
     sandbox: bool = False
 
     @classmethod
@@ -106,7 +129,37 @@ class Settings:
                 f"CONNECTOR_DEFAULT_REPO={'/'.join(self.default_repo)} is not matched by "
                 "CONNECTOR_ALLOWED_REPOS; add it there or choose an allowed repository"
             )
+        self._validate_oauth()
         return self
+
+    def _validate_oauth(self) -> None:
+        if self.oauth == "embedded" and self.oauth_issuer is not None:
+            raise SettingsError("CONNECTOR_OAUTH=embedded and CONNECTOR_OAUTH_ISSUER are both set; the connector "
+                                "either issues its own tokens or accepts another issuer's: unset one")
+        if self.oauth_mode == "embedded" and not self.sandbox:
+            if self.public_base_url is None or not _secure_origin(self.public_base_url):
+                raise SettingsError("CONNECTOR_OAUTH=embedded needs PUBLIC_BASE_URL, the https origin clients reach "
+                                    "the connector on (it is the issuer), e.g. https://connector.example.com "
+                                    "(http only on 127.0.0.1, [::1] or localhost)")
+            if self.oauth_signing_key is None:
+                raise SettingsError("CONNECTOR_OAUTH=embedded needs CONNECTOR_OAUTH_SIGNING_KEY_FILE, a PEM private "
+                                    "key (EC P-256 or RSA) to sign access tokens with, e.g. made by `openssl ecparam "
+                                    "-name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt > oauth.pem`")
+        if self.oauth_issuer is not None and not _secure_origin(self.oauth_issuer):
+            raise SettingsError(f"CONNECTOR_OAUTH_ISSUER={self.oauth_issuer} is not https (http is accepted only on "
+                                "127.0.0.1, [::1] or localhost)")
+        if not self.mcp_api_keys and self.oauth_mode == "off":
+            raise SettingsError("CONNECTOR_MCP_API_KEYS=false leaves /mcp no way in: turn OAuth on "
+                                "(CONNECTOR_OAUTH=embedded or CONNECTOR_OAUTH_ISSUER) or allow API keys there")
+
+    @property
+    def oauth_mode(self) -> str:
+        """"embedded", "external" or "off"."""
+        if self.oauth_issuer is not None:
+            return "external"
+        if self.oauth == "embedded" or (self.oauth is None and self.sandbox):
+            return "embedded"
+        return "off"
 
     @property
     def has_github_credentials(self) -> bool:
@@ -202,5 +255,23 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONNECTOR_METRICS_TOKEN", "metrics_token", p.long_secret, secret=True),
     Variable("CONNECTOR_METRICS_PORT", "metrics_port", p.port),
     Variable("CONNECTOR_VALIDATE_RESPONSES", "validate_responses", p.boolean),
+    Variable("CONNECTOR_OAUTH", "oauth", p.one_of("off", "embedded")),
+    Variable("CONNECTOR_OAUTH_SIGNING_KEY", "oauth_signing_key", lambda name, pem: pem, secret=True, private_file=True),
+    Variable("CONNECTOR_OAUTH_CLIENTS_FILE", "oauth_clients_file", p.readable_file(
+        "a TOML file of OAuth clients (`connector oauth clients add NAME --redirect-uri URI` prints an entry)")),
+    Variable("CONNECTOR_OAUTH_REDIRECT_URIS", "oauth_redirect_uris", p.redirect_patterns),
+    Variable("CONNECTOR_OAUTH_TOKEN_SECONDS", "oauth_token_seconds", p.whole_number(
+        60, 3600, "is not a number of seconds from 60 to 3600, e.g. 900")),
+    Variable("CONNECTOR_OAUTH_ISSUER", "oauth_issuer", p.base_url(
+        "is not an issuer URL; use the https URL the authorization server names as its issuer")),
+    Variable("CONNECTOR_OAUTH_AUDIENCE", "oauth_audience", lambda name, value: value),
+    Variable("CONNECTOR_OAUTH_SCOPE_CLAIM", "oauth_scope_claim", lambda name, value: value),
+    Variable("CONNECTOR_MCP_API_KEYS", "mcp_api_keys", p.boolean),
 )
+
+
+def _secure_origin(url: str) -> bool:
+    """https, or http on a loopback address (OAuth 2.1 allows that, and the sandbox and tests use it)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
 

@@ -73,6 +73,8 @@ class AuditLog:
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "x_request_id": record.x_request_id,
             "key": record.key,
+            "oauth_client": record.oauth_client,
+            "grant": record.grant,
             "client_ip": record.client_ip,
             "method": record.method,
             "path": record.path[:200],  # a scanner's path can be long; it is never needed whole

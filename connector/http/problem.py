@@ -15,6 +15,7 @@ from typing import Any
 from connexion.exceptions import (
     BadRequestProblem,
     NonConformingResponse,
+    OAuthResponseProblem,
     ProblemException,
     UnsupportedMediaTypeProblem,
 )
@@ -33,6 +34,7 @@ from ..errors import (
     UnsupportedMediaType,
 )
 from ..record import note
+from .current import current_services
 
 __all__ = ["PROBLEM_JSON", "from_exception", "handle_error", "install_error_handler", "problem_body",
            "problem_response"]
@@ -50,7 +52,8 @@ def from_exception(request: ConnexionRequest, exc: Exception) -> ConnectorError:
         # they never contain the presented credential.
         return Unauthorized(
             f"{exc.detail.rstrip('.')}. Send the connector's API key as 'Authorization: Bearer <key>'"
-            + (" or 'x-api-key: <key>'." if request.url.path.startswith("/v1/") else ".")
+            + (" or 'x-api-key: <key>'." if request.url.path.startswith("/v1/") else "."),
+            token_error="invalid_token" if isinstance(exc, OAuthResponseProblem) else None,
         )
     if isinstance(exc, UnsupportedMediaTypeProblem):
         return UnsupportedMediaType(
@@ -95,8 +98,17 @@ def install_error_handler(app: Any) -> None:
 def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """The one error handler: every error response is built here."""
     error = from_exception(request, exc)
+    _challenge(request.scope, error)
     return ConnexionResponse(status_code=error.status, mimetype=PROBLEM_JSON, content_type=PROBLEM_JSON,
                              body=problem_body(error), headers=error.headers)
+
+
+def _challenge(scope: Any, error: ConnectorError) -> None:
+    """With OAuth on, a 401 or 403 insufficient_scope says where to sign in (RFC 9728's challenge)."""
+    current = current_services()
+    header = current.auth.challenge(scope, error) if current is not None else None
+    if header is not None:
+        error.headers["WWW-Authenticate"] = header
 
 
 def problem_body(error: ConnectorError) -> bytes:

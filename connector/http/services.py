@@ -10,11 +10,8 @@ different settings can live in one process.
 from __future__ import annotations
 
 import functools
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config.allowlist import RepoAllowlist
 from ..config.settings import Settings
@@ -27,6 +24,8 @@ from ..state.claims import MemoryClaimStore
 from ..state.protocols import ClaimStore, RunStore
 from ..state.runs import MemoryRunStore
 from ..types import Repository
+from .auth import Authenticator
+from .current import ServicesMiddleware, current_services
 from .rate_limits import RateLimits
 from .readiness import Readiness
 
@@ -38,6 +37,7 @@ class Services:
     settings: Settings
     github: GitHub | None
     readiness: Readiness
+    auth: Authenticator
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
     runs: RunStore = field(default_factory=MemoryRunStore)
@@ -67,24 +67,11 @@ class Services:
         return self.events.get(event_type).check_payload(payload, at=at)
 
 
-_current: ContextVar[Services] = ContextVar("connector_services")
-
-
-class ServicesMiddleware:
-    def __init__(self, app: ASGIApp, services: Services) -> None:
-        self.app = app
-        self.services = services
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = _current.set(self.services)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _current.reset(token)
-
-
 def services() -> Services:
-    return _current.get()
+    found = current_services()
+    if found is None:
+        raise LookupError("no connector app is serving a request here")
+    return found
 
 
 def github() -> GitHub:

@@ -24,10 +24,9 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..config.keys import KeyRing
 from ..errors import Misconfigured
 from ..http.arrival import arrival_of
-from ..http.auth import authenticate
+from ..http.auth import Authenticator
 from .tools import ToolSpec
 
 __all__ = ["McpEndpoint", "forwarded_headers"]
@@ -43,9 +42,9 @@ def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class McpEndpoint:
-    def __init__(self, tools: list[ToolSpec], keys: KeyRing, max_request_body_size: int) -> None:
+    def __init__(self, tools: list[ToolSpec], auth: Authenticator, max_request_body_size: int) -> None:
         self.tools = tools
-        self.keys = keys
+        self.auth = auth
         self.max_request_body_size = max_request_body_size
         self._app: ASGIApp | None = None
         self._task_group: TaskGroup | None = None
@@ -66,7 +65,7 @@ class McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        token_info = authenticate(self.keys, headers.get("authorization", ""), scope=None, what="MCP")
+        token_info = self.auth.authenticate(headers.get("authorization", ""), scope, needed=None, what="MCP")
         arrival = arrival_of(scope)
         if arrival is not None:  # the tool calls this POST carries are made with this key
             arrival.token_info = token_info
@@ -96,7 +95,8 @@ class McpEndpoint:
         arrival = arrival_of(request.scope)
         token_info = arrival.token_info if arrival is not None else None
         if token_info is None:
-            token_info = authenticate(self.keys, request.headers.get("authorization", ""), scope=None, what="MCP")
+            token_info = self.auth.authenticate(request.headers.get("authorization", ""), request.scope,
+                                                needed=None, what="MCP")
         return token_info["key"].scopes
 
 

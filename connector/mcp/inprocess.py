@@ -26,6 +26,7 @@ class Reply:
     status: int
     content_type: str
     body: bytes
+    www_authenticate: str | None = None  # the OAuth challenge of a 401 or 403 insufficient_scope
 
 
 async def call_route(app: ASGIApp, method: str, path: str, body: bytes | None, *,
@@ -80,6 +81,6 @@ async def call_route(app: ASGIApp, method: str, path: str, body: bytes | None, *
 
     await app(scope, receive, send)
     answered.set()
-    content_type = next((value.decode("latin-1") for name, value in start.get("headers", [])
-                         if name.lower() == b"content-type"), "")
-    return Reply(status=start.get("status", 500), content_type=content_type, body=b"".join(chunks))
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in start.get("headers", [])}
+    return Reply(status=start.get("status", 500), content_type=headers.get("content-type", ""), body=b"".join(chunks),
+                 www_authenticate=headers.get("www-authenticate"))

@@ -99,6 +99,13 @@ def _result(reply: Reply) -> types.CallToolResult:
         data = json.loads(text)
     except ValueError:
         data = None
-    return types.CallToolResult(content=[types.TextContent(text=text)],
-                                structured_content=data if isinstance(data, dict) else None,
-                                is_error=not 200 <= reply.status < 300)
+    # A refusal that signing in (again, or with more scopes) would cure carries the OAuth challenge:
+    # ChatGPT shows its sign-in prompt only for a tool result with _meta["mcp/www_authenticate"].
+    challenge = reply.www_authenticate if reply.status in (401, 403) and reply.www_authenticate and \
+        "resource_metadata=" in reply.www_authenticate else None
+    result = types.CallToolResult(content=[types.TextContent(text=text)],
+                                  structured_content=data if isinstance(data, dict) else None,
+                                  is_error=not 200 <= reply.status < 300)
+    if challenge:
+        result.meta = {"mcp/www_authenticate": [challenge]}
+    return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["Claim", "ClaimState", "ClaimStore", "DispatchRecord", "RunStore"]
+__all__ = ["Claim", "ClaimState", "ClaimStore", "DispatchRecord", "OAuthStore", "RunStore"]
 
 
 @dataclass(frozen=True)
@@ -66,4 +66,31 @@ class ClaimStore(Protocol):
 
     def settle(self, key: str, claim: Claim | None) -> None:
         """Record the first request's outcome, or (``None``) release the key for a retry."""
+        ...
+
+
+class OAuthStore(Protocol):
+    """The embedded authorization server's records: registered clients, pending authorizations,
+    codes, grants and refresh tokens, each a JSON object under a ``kind`` and a key that expires.
+    Secrets (codes, refresh tokens, client secrets) are stored only as hashes: keys and values
+    here are never a credential itself."""
+
+    def put(self, kind: str, key: str, value: dict[str, Any], ttl: int) -> None: ...
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    def use(self, kind: str, key: str) -> tuple[dict[str, Any] | None, bool]:
+        """The record, marked used in the same step; and whether it had been used before (a replay)."""
+        ...
+
+    def delete(self, kind: str, key: str) -> None: ...
+
+    def index(self, name: str, member: str, ttl: int) -> None:
+        """Remember ``member`` under ``name`` (a client's grants, a key's grants), for ``ttl`` seconds."""
+        ...
+
+    def members(self, name: str) -> set[str]: ...
+
+    def count(self, name: str) -> int:
+        """How many members ``name`` has (dynamically registered clients, to bound them)."""
         ...
