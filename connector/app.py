@@ -48,13 +48,19 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .http.webhooks import MAX_DELIVERY_BYTES, webhook_endpoint
     from .mcp.endpoint import McpEndpoint
     from .mcp.tools import tools_from_document
-    from .oauth.metadata import PRM_PATH, protected_resource
+    from .oauth.metadata import PRM_PATH, protected_resource, with_oauth_scheme
     from .oauth.setup import OAuth, oauth_for
     from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .record import RequestRecord, note
     from .spec import openapi31
     from .spec.catalog import EventCatalog, load_catalog
-    from .spec.document import advertised_document, document_for_settings, served_json, write_operation_ids
+    from .spec.document import (
+        advertised_document,
+        document_for_settings,
+        served_document,
+        served_json,
+        write_operation_ids,
+    )
     from .state.claims import MemoryClaimStore
     from .state.oauth import MemoryOAuthStore
     from .state.protocols import ClaimStore, OAuthStore, RunStore
@@ -110,8 +116,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
         jsonifier=Jsonifier(json, separators=(",", ":"), ensure_ascii=False),
     )
     install_error_handler(app)
-    app.add_url_rule(OPENAPI_PATH, "openapi_json", _openapi_view(document, catalog, settings.public_base_url),
-                     methods=["GET"])
+    app.add_url_rule(OPENAPI_PATH, "openapi_json", _openapi_view(document, catalog, auth, oauth), methods=["GET"])
     if mcp is not None:  # CONNECTOR_MCP=false: no route, so a worker never loads the SDK (~25 MB)
         app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
     if settings.metrics_token is not None:
@@ -253,14 +258,17 @@ def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:
     return larger
 
 
-def _openapi_view(document: dict, catalog: EventCatalog | None,
-                  public_base_url: str | None) -> Callable[[Request], Awaitable[Response]]:
+def _openapi_view(document: dict, catalog: EventCatalog | None, auth: Authenticator,
+                  oauth: OAuth | None) -> Callable[[Request], Awaitable[Response]]:
     @lru_cache(maxsize=8)  # keyed by base URL; bounded because the Host header is the caller's
     def render(base_url: str) -> str:
-        return served_json(document, base_url, catalog)
+        if oauth is None or oauth.server is None:
+            return served_json(document, base_url, catalog)
+        served = with_oauth_scheme(served_document(document, base_url, catalog), base_url)
+        return json.dumps(served, ensure_ascii=False, separators=(",", ":"))
 
     async def openapi_json(request: Request) -> Response:
-        base_url = public_base_url or str(request.base_url)
+        base_url = auth.public_base_url or str(request.base_url)
         return Response(render(base_url.rstrip("/")), media_type="application/json")
 
     return openapi_json

@@ -46,6 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     new_key.add_argument("--scopes", required=True,
                          help="comma-separated scopes out of prs:read, prs:write, dispatch, runs:read, runs:cancel")
     new_key.add_argument("--repos", default="", help="optional comma-separated owner/repo or owner/* patterns")
+    oauth = commands.add_parser("oauth", help="OAuth clients and sign-ins of the embedded authorization server")
+    oauth_commands = oauth.add_subparsers(dest="oauth_command", required=True)
+    clients = oauth_commands.add_parser("clients", help="pre-registered clients (CONNECTOR_OAUTH_CLIENTS_FILE)")
+    clients_commands = clients.add_subparsers(dest="clients_command", required=True)
+    add_client = clients_commands.add_parser("add", help="print a new client's id and secret, once, and its entry")
+    add_client.add_argument("name", help="a name for the client, shown on the consent page")
+    add_client.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris",
+                            help="a redirect URI of the client (repeatable), e.g. a custom GPT's callback")
+    add_client.add_argument("--public", action="store_true", help="a client without a secret (it uses PKCE alone)")
+    revoke = oauth_commands.add_parser("revoke", help="end sign-ins (needs CONNECTOR_REDIS_URL)")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--grant", help="one sign-in, by the grant id the audit log names")
+    which.add_argument("--client", help="every sign-in of a client, by client id")
+    which.add_argument("--key", help="every sign-in made with an API key, by the key's name")
     check = commands.add_parser("check", help="check the settings, GitHub access and the served schema")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
     spec = commands.add_parser("spec", help="print /openapi.json exactly as served")
@@ -60,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return _spec(args.base_url)
         if args.command == "keys":
             return _new_key(args.name, args.scopes, args.repos)
+        if args.command == "oauth":
+            return _oauth(args)
         if args.command == "mcp":
             return _mcp_stdio(args.sandbox)
         return _serve(args.host, args.port, args.sandbox, args.workers)
@@ -90,6 +106,19 @@ def _new_key(name: str, scopes: str, repos: str) -> int:
     print(f"scopes = {json.dumps(scope_list)}")
     if repo_list:
         print(f"repos = {json.dumps(repo_list)}")
+    return 0
+
+
+def _oauth(args: argparse.Namespace) -> int:
+    from .ops.oauth_admin import new_client_entry, revoke
+
+    settings = Settings.from_env(sandbox=True)  # neither command needs an API key of its own
+    if args.oauth_command == "clients":
+        print(new_client_entry(settings, args.name, args.redirect_uris, public=args.public))
+        return 0
+    ended = revoke(settings, grant=args.grant, client=args.client, key=args.key)
+    print(f"connector: {ended} sign-in{'s' * (ended != 1)} ended; their access tokens stop working within "
+          f"{settings.oauth_token_seconds} s, when they expire")
     return 0
 
 

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 
 import jwt
@@ -341,3 +342,94 @@ def test_the_audit_log_names_the_client_and_the_grant_never_the_token(oauth_app,
     assert [(line["key"], line["oauth_client"], line["grant"], line["status"]) for line in written] == [
         ("key-1", flow.client_id, grant, 201)]
     assert tokens["access_token"] not in audit.read_text() and tokens["refresh_token"] not in audit.read_text()
+
+
+# -- pre-registered clients, several instances, revocation ------------------------------------------
+
+def test_a_client_the_operator_added_signs_in_with_its_secret(oauth_app, tmp_path, double, make_settings):
+    from connector.ops.oauth_admin import new_client_entry
+
+    printed = new_client_entry(make_settings(), "My GPT", ["https://chatgpt.com/aip/g-123/oauth/callback"], public=False)
+    client_id = re.search(r"client id: +(\S+)", printed).group(1)
+    secret = re.search(r"client secret: +(\S+)", printed).group(1)
+    clients_file = tmp_path / "clients.toml"
+    clients_file.write_text(printed[printed.index("[[clients]]"):])
+    http = oauth_app(oauth_clients_file=clients_file).test_client(base_url=BASE, follow_redirects=False)
+    flow = Flow(http, BASE, client_id=client_id, redirect_uri="https://chatgpt.com/aip/g-123/oauth/callback")
+    verifier, challenge = pkce()
+    code = flow.code_from(flow.consent(flow.authorize(challenge=challenge), API_KEY))["code"]
+    redeem = dict(grant_type="authorization_code", code=code, redirect_uri=flow.redirect_uri, code_verifier=verifier)
+
+    without_secret = flow.token(**redeem)
+    with_secret = flow.token(**redeem, client_secret=secret)
+
+    assert (without_secret.status_code, without_secret.json()["error"]) == (401, "invalid_client")
+    assert with_secret.status_code == 200
+    ISSUED_TOKENS.update({with_secret.json()["access_token"], with_secret.json()["refresh_token"], secret})
+
+
+def test_a_sign_in_started_on_one_instance_finishes_on_another_and_can_be_revoked(make_settings, double, redis_url):
+    from connector.ops.oauth_admin import revoke
+
+    settings = make_settings(oauth="embedded", oauth_signing_key=Secret(PEM), public_base_url=BASE,
+                             redis_url=Secret(redis_url))
+    first = create_app(settings).test_client(base_url=BASE, follow_redirects=False)
+    second = create_app(settings).test_client(base_url=BASE, follow_redirects=False)
+    flow = Flow(first, BASE)
+    flow.register()
+    verifier, challenge = pkce()
+    code = flow.code_from(flow.consent(flow.authorize(challenge=challenge), API_KEY))["code"]
+
+    tokens = Flow(second, BASE, client_id=flow.client_id).token(
+        grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, code_verifier=verifier).json()
+    ISSUED_TOKENS.update({tokens["access_token"], tokens["refresh_token"]})
+    assert list_prs(first, tokens["access_token"]).status_code == 200
+
+    grant = jwt.decode(tokens["access_token"], options={"verify_signature": False})["grant"]
+    assert revoke(settings, grant=grant) == 1
+    refreshed = flow.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
+
+
+def test_revoking_every_sign_in_of_a_key(make_settings, double, redis_url):
+    from connector.ops.oauth_admin import revoke
+
+    settings = make_settings(oauth="embedded", oauth_signing_key=Secret(PEM), public_base_url=BASE,
+                             redis_url=Secret(redis_url))
+    flow = Flow(create_app(settings).test_client(base_url=BASE, follow_redirects=False), BASE)
+    flow.register()
+    sessions = [signed_in(flow), signed_in(flow)]
+
+    assert revoke(settings, key="key-1") >= 2
+    for tokens in sessions:
+        assert flow.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"]).status_code == 400
+
+
+def test_the_served_schema_offers_the_sign_in_beside_the_api_key(http):
+    from openapi_spec_validator import validate
+
+    served = http.get("/openapi.json").json()
+
+    validate(served)
+    flow = served["components"]["securitySchemes"]["oauth"]["flows"]["authorizationCode"]
+    assert (flow["authorizationUrl"], flow["tokenUrl"]) == (f"{BASE}/oauth/authorize", f"{BASE}/oauth/token")
+    assert served["paths"]["/chatgpt/prs/comment"]["post"]["security"] == [{"bearerAuth": ["prs:write"]},
+                                                                          {"oauth": ["prs:write"]}]
+
+
+def test_connector_check_reports_the_oauth_setup(tmp_path):
+    from connector.ops.doctor import run_checks
+
+    key_file = tmp_path / "oauth.pem"
+    key_file.write_text(PEM)
+    key_file.chmod(0o600)
+    environ = {"CONNECTOR_API_KEY": API_KEY, "CONNECTOR_OAUTH": "embedded", "PUBLIC_BASE_URL": BASE,
+               "CONNECTOR_OAUTH_SIGNING_KEY_FILE": str(key_file)}
+    checks = {check.name: check for check in run_checks(environ)}
+
+    assert checks["OAuth signing key"].status == "ok" and "ES256" in checks["OAuth signing key"].detail
+    assert "https://chatgpt.com/connector/oauth/*" in checks["OAuth redirect URIs"].detail
+    assert checks["OAuth sign-ins"].status == "warn"  # no Redis: one process's memory
+    key_file.write_text("not a key")
+    assert {check.name: check for check in run_checks(environ)}["settings"].status == "ok"
+    assert {check.name: check for check in run_checks(environ)}["OAuth signing key"].status == "fail"

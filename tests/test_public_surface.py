@@ -22,6 +22,7 @@ from connector.mcp.tools import tools_from_document
 from connector.spec.catalog import load_catalog
 from connector.spec.document import advertised_document, document_for_settings
 from connector.types import Secret
+from tests.oauth_client import signing_key_pem
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -33,6 +34,8 @@ DEPLOYMENTS = {
     # The example catalog and a default repository, as an operator following the README sets it up.
     "catalog": dict(events_file=ROOT / "examples" / "events.yaml", default_repo=("octo-org", "webapp"),
                     allowed_repos=("octo-org/webapp",)),
+    # The connector as its own OAuth server: the served document offers its sign-in beside the key.
+    "oauth": dict(oauth="embedded", oauth_signing_key=Secret(signing_key_pem())),
 }
 
 

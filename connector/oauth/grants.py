@@ -95,8 +95,8 @@ class _Refresh:
 class GrantBook:
     """Grants, codes and refresh tokens in the OAuth store."""
 
-    def __init__(self, store: OAuthStore, keys: KeyRing, tokens: TokenIssuer) -> None:
-        self.store, self.keys, self.tokens = store, keys, tokens
+    def __init__(self, store: OAuthStore, keys: KeyRing, tokens: TokenIssuer | None = None) -> None:
+        self.store, self.keys, self.tokens = store, keys, tokens  # no issuer: book-keeping only (revocation)
 
     # -- codes ------------------------------------------------------------------------------
     def new_code(self, code: str, *, client_id: str, redirect_uri: str, user: SignedIn, challenge: str,
@@ -130,6 +130,7 @@ class GrantBook:
 
     def issue(self, grant: Grant, issuer: str) -> dict[str, Any]:
         """An access token and a fresh refresh token for ``grant``, as the token endpoint answers them."""
+        assert self.tokens is not None, "this book was opened for revocation only"
         refresh = secrets.token_urlsafe(32)
         self.store.put("refresh", hashed(refresh), {"grant_id": grant.grant_id}, REFRESH_SECONDS)
         access = self.tokens.issue(issuer=issuer, subject=grant.subject, client_id=grant.client_id,

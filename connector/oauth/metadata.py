@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..config.keys import SCOPES
+from .consent import SCOPE_WORDS
 from .tokens import resources_of
 
-__all__ = ["PRM_PATH", "challenge", "protected_resource", "resource_metadata_url"]
+__all__ = ["PRM_PATH", "challenge", "protected_resource", "resource_metadata_url", "with_oauth_scheme"]
 
 PRM_PATH = "/.well-known/oauth-protected-resource"
 
@@ -48,3 +49,28 @@ def challenge(base_url: str, *, mcp: bool, scopes: Iterable[str] = (), error: st
         if description:
             parts.append('error_description="{}"'.format(description.replace('"', "'").replace("\\", "/")))
     return "Bearer " + ", ".join(parts)
+
+
+def with_oauth_scheme(document: dict[str, Any], issuer: str) -> dict[str, Any]:
+    """The served document with the embedded server's authorization-code flow as a second way in
+    beside the API key, each operation needing the same scopes either way (what a custom GPT's
+    OAuth settings are read from). Only the served view changes: API keys and tokens are checked
+    by the same handlers whichever scheme a caller picks."""
+    document["components"]["securitySchemes"]["oauth"] = {
+        "type": "oauth2",
+        "description": "Sign in on the connector's consent page with an API key; the tokens act as that key.",
+        "flows": {"authorizationCode": {
+            "authorizationUrl": issuer + "/oauth/authorize", "tokenUrl": issuer + "/oauth/token",
+            "refreshUrl": issuer + "/oauth/token", "scopes": {scope: SCOPE_WORDS[scope] for scope in SCOPES}}},
+    }
+    default = document.get("security", [])
+    for item in document["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            requirements = operation.get("security", default)
+            bearer = next((requirement["bearerAuth"] for requirement in requirements if "bearerAuth" in requirement),
+                          None)
+            if bearer is not None:
+                operation["security"] = [*requirements, {"oauth": list(bearer)}]
+    return document

@@ -10,6 +10,7 @@ from ..config.keys import KeyRing
 from ..config.settings import Settings
 from ..state.protocols import OAuthStore
 from .clients import ClientRegistry
+from .metadata_documents import MetadataDocuments
 from .redirects import RedirectPolicy
 from .server import EmbeddedServer
 from .signing import SigningKeys
@@ -38,7 +39,8 @@ def oauth_for(settings: Settings, keys: KeyRing, store: OAuthStore) -> OAuth | N
     signing = (SigningKeys.from_pem(settings.oauth_signing_key) if settings.oauth_signing_key is not None
                else SigningKeys.ephemeral())  # the sandbox only: settings refuse embedded without a key elsewhere
     redirects = RedirectPolicy(settings.oauth_redirect_uris)
-    clients = ClientRegistry(store, redirects, clients_file=settings.oauth_clients_file)
+    clients = ClientRegistry(store, redirects, clients_file=settings.oauth_clients_file,
+                             metadata_document=MetadataDocuments(redirects))
     server = EmbeddedServer(store=store, keys=keys, signing=signing, clients=clients,
                             public_base_url=settings.public_base_url, token_seconds=settings.oauth_token_seconds,
                             registration_allowed=_registration_limit())

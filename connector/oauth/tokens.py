@@ -21,7 +21,7 @@ import jwt
 from .signing import ALGORITHMS, SigningKeys
 
 __all__ = ["AccessToken", "InvalidToken", "TokenIssuer", "TokenVerifier", "EmbeddedVerifier", "ExternalVerifier",
-           "looks_like_jwt", "resources_of", "LEEWAY_SECONDS"]
+           "discover_jwks_uri", "looks_like_jwt", "resources_of", "LEEWAY_SECONDS"]
 
 LEEWAY_SECONDS = 30  # clocks differ a little between the issuer and this server
 TOKEN_TYPE = "at+jwt"  # RFC 9068's media type for access tokens, in the header's typ
@@ -125,22 +125,27 @@ class ExternalVerifier:
 
     def _keys(self) -> jwt.PyJWKClient:
         if self._jwks is None:
-            self._jwks = jwt.PyJWKClient(self._discover_jwks_uri(), cache_keys=True, lifespan=600,
-                                         timeout=int(max(1, self.timeout)))
+            jwks_uri = discover_jwks_uri(self.issuer, timeout=self.timeout)
+            if jwks_uri is None:
+                raise InvalidToken(f"the issuer {self.issuer} could not be reached or publishes no jwks_uri")
+            self._jwks = jwt.PyJWKClient(jwks_uri, cache_keys=True, lifespan=600, timeout=int(max(1, self.timeout)))
         return self._jwks
 
-    def _discover_jwks_uri(self) -> str:
-        import requests
 
-        for document in ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
-            try:
-                answer = requests.get(self.issuer + document, timeout=self.timeout, allow_redirects=False)
-                metadata = answer.json() if answer.status_code == 200 else None
-            except (requests.RequestException, ValueError):
-                continue
-            if isinstance(metadata, dict) and metadata.get("issuer") == self.issuer and metadata.get("jwks_uri"):
-                return str(metadata["jwks_uri"])
-        raise InvalidToken(f"the issuer {self.issuer} could not be reached or publishes no jwks_uri")
+def discover_jwks_uri(issuer: str, *, timeout: float = 5.0) -> str | None:
+    """The ``jwks_uri`` an issuer's metadata names (RFC 8414, else OpenID discovery), if that
+    metadata is the issuer's own (its ``issuer`` is exactly ``issuer``)."""
+    import requests
+
+    for document in ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
+        try:
+            answer = requests.get(issuer + document, timeout=timeout, allow_redirects=False)
+            metadata = answer.json() if answer.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            continue
+        if isinstance(metadata, dict) and metadata.get("issuer") == issuer and metadata.get("jwks_uri"):
+            return str(metadata["jwks_uri"])
+    return None
 
 
 def _header(token: str) -> dict[str, Any]:

@@ -59,7 +59,53 @@ def _checks(environ: dict[str, str] | None) -> Iterator[Check]:
     yield catalog_check
     yield from _github(settings)
     yield _public_url(settings)
+    yield from _oauth(settings)
     yield _served_schema(settings, catalog)
+
+
+def _oauth(settings: Settings) -> Iterator[Check]:
+    """The OAuth setup: the signing key, the redirect patterns and clients, or the external issuer."""
+    if settings.oauth_mode == "off":
+        yield Check("OAuth", "ok", "off: callers use API keys (ChatGPT's MCP connectors need CONNECTOR_OAUTH=embedded)")
+        return
+    if settings.oauth_mode == "external":
+        yield _external_issuer(settings)
+        return
+    from ..oauth.clients import parse_clients_file
+    from ..oauth.redirects import RedirectPolicy
+    from ..oauth.signing import SigningKeys
+
+    try:
+        keys = SigningKeys.from_pem(settings.oauth_signing_key) if settings.oauth_signing_key is not None else None
+    except SettingsError as exc:
+        yield Check("OAuth signing key", "fail", str(exc))
+        return
+    yield Check("OAuth signing key", "ok", f"{keys.current.algorithm}, kid {keys.current.kid}" if keys is not None
+                else "an ephemeral key (sandbox): tokens end when it restarts")
+    patterns = ", ".join(settings.oauth_redirect_uris)
+    yield Check("OAuth redirect URIs", "ok" if settings.oauth_redirect_uris else "fail",
+                f"clients may register: {patterns}" if patterns else "CONNECTOR_OAUTH_REDIRECT_URIS allows nothing")
+    if settings.oauth_clients_file is not None:
+        try:
+            clients = parse_clients_file(settings.oauth_clients_file, RedirectPolicy(settings.oauth_redirect_uris))
+        except SettingsError as exc:
+            yield Check("OAuth clients", "fail", str(exc))
+        else:
+            yield Check("OAuth clients", "ok", f"{len(clients)} pre-registered: {', '.join(c.name for c in clients.values())}")
+    if settings.redis_url is None:
+        yield Check("OAuth sign-ins", "warn", "kept in this process's memory: with several instances, or after a "
+                    "restart, a sign-in one started fails on another; set CONNECTOR_REDIS_URL")
+
+
+def _external_issuer(settings: Settings) -> Check:
+    from ..oauth.tokens import discover_jwks_uri
+
+    assert settings.oauth_issuer is not None
+    jwks_uri = discover_jwks_uri(settings.oauth_issuer)
+    if jwks_uri is not None:
+        return Check("OAuth issuer", "ok", f"{settings.oauth_issuer} publishes its keys at {jwks_uri}")
+    return Check("OAuth issuer", "fail", f"{settings.oauth_issuer} cannot be reached, or its metadata names another "
+                 "issuer or no jwks_uri; check CONNECTOR_OAUTH_ISSUER")
 
 
 def _api_keys(settings: Settings) -> Check:
