@@ -236,8 +236,8 @@ def free_port() -> int:
 class LiveServer:
     """The connector under uvicorn on a loopback port, in a background thread."""
 
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()  # a port chosen beforehand: for an app that must know its own URL
         self.url = f"http://127.0.0.1:{self.port}"
         # As `connector serve` runs it: X-Forwarded-For is judged by CONNECTOR_TRUSTED_PROXIES alone.
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",

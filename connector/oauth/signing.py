@@ -10,6 +10,7 @@ Each key is named in the token header by its RFC 7638 thumbprint (``kid``), and 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -35,6 +36,10 @@ class SigningKey:
     algorithm: str
     private_key: Any
     public_jwk: dict[str, Any]
+
+    @functools.cached_property
+    def public_key(self) -> Any:
+        return self.private_key.public_key()
 
 
 class SigningKeys:
