@@ -433,3 +433,36 @@ def test_connector_check_reports_the_oauth_setup(tmp_path):
     key_file.write_text("not a key")
     assert {check.name: check for check in run_checks(environ)}["settings"].status == "ok"
     assert {check.name: check for check in run_checks(environ)}["OAuth signing key"].status == "fail"
+
+
+def test_a_tool_call_refused_for_scope_carries_the_challenge_for_chatgpt(oauth_app, tmp_path, double, pr):
+    keys = keys_file_with(tmp_path / "keys.toml", "reader", READER_KEY, ["prs:read"])
+    app = oauth_app(keys_file=keys)
+    with app.test_client(base_url=BASE, follow_redirects=False) as http:  # with: the app's lifespan runs /mcp
+        flow = Flow(http, BASE)
+        flow.register()
+        tokens = signed_in(flow, READER_KEY, scope="prs:read")
+        answer = http.post("/mcp", headers={**bearer(tokens["access_token"]), "Accept": "application/json, text/event-stream"},
+                           json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                               "name": "comment_on_pull_request",
+                               "arguments": {"owner": OWNER, "repo": REPO, "number": pr, "body": "hi"}}})
+
+    result = answer.json()["result"]
+    assert result["isError"] is True and "insufficient_scope" in result["content"][0]["text"]
+    [challenge] = result["_meta"]["mcp/www_authenticate"]
+    assert challenge.startswith(f'Bearer resource_metadata="{BASE}/.well-known/oauth-protected-resource/mcp"')
+    assert 'error="insufficient_scope"' in challenge and 'scope="prs:write"' in challenge
+    assert double.requests == []
+
+
+def test_the_discovery_documents_are_valid_by_their_rfcs(http):
+    from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+
+    server = http.get("/.well-known/oauth-authorization-server").json()
+    AuthorizationServerMetadata(server).validate()  # RFC 8414's checks, as Authlib implements them
+    for path, resource in (("/.well-known/oauth-protected-resource", BASE),
+                           ("/.well-known/oauth-protected-resource/mcp", f"{BASE}/mcp")):
+        document = http.get(path).json()
+        assert document["resource"] == resource  # RFC 9728 3.3: the resource the client asked about
+        assert document["authorization_servers"] == [server["issuer"]]
+        assert set(document["scopes_supported"]) == set(server["scopes_supported"])

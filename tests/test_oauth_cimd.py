@@ -154,3 +154,49 @@ def test_a_document_is_fetched_once_and_then_cached(documents):
     first = fetch(url)
     documents("/cached.json", client_document(url, client_name="Changed"))
     assert fetch(url) == first and first is not None and first.name == "ChatGPT"
+
+
+def test_a_client_with_its_own_key_authenticates_with_a_signed_assertion(documents):
+    import uuid
+
+    import jwt as pyjwt
+    from jwt.algorithms import ECAlgorithm
+
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    public = {**json.loads(ECAlgorithm.to_jwk(client_key.public_key())), "kid": "client-1", "use": "sig", "alg": "ES256"}
+    url = documents.origin + "/oauth/signed-client.json"
+    documents("/oauth/signed-client.json", client_document(url, token_endpoint_auth_method="private_key_jwt",
+                                                           jwks={"keys": [public]}))
+    store, keys = MemoryOAuthStore(), KeyRing((Secret(API_KEY),))
+    server = EmbeddedServer(store=store, keys=keys, signing=SigningKeys.ephemeral(), public_base_url=BASE,
+                            clients=ClientRegistry(store, POLICY, metadata_document=fetcher(documents)),
+                            token_seconds=300)
+    http = TestClient(Starlette(routes=[Route(p, e, methods=m) for p, e, m in server.routes()]), base_url=BASE,
+                      follow_redirects=False)
+    assert "private_key_jwt" in http.get("/.well-known/oauth-authorization-server").json()[
+        "token_endpoint_auth_methods_supported"]
+    flow = Flow(http, BASE, client_id=url)
+
+    def assertion(key=client_key, jti=None):
+        now = int(time.time())
+        return pyjwt.encode({"iss": url, "sub": url, "aud": f"{BASE}/oauth/token", "iat": now, "exp": now + 60,
+                             "jti": jti or uuid.uuid4().hex}, key, algorithm="ES256", headers={"kid": "client-1"})
+
+    def redeem(signed):
+        verifier, challenge = pkce()
+        code = flow.code_from(flow.consent(flow.authorize(challenge=challenge), API_KEY))["code"]
+        return flow.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, code_verifier=verifier,
+                          client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                          client_assertion=signed)
+
+    used = assertion(jti="once")
+    accepted = redeem(used)
+    assert accepted.status_code == 200, accepted.text
+    ISSUED_TOKENS.update({accepted.json()["access_token"], accepted.json()["refresh_token"]})
+    assert redeem(used).json()["error"] == "invalid_client"  # the same jti again: a replay
+    assert redeem(assertion(key=ec.generate_private_key(ec.SECP256R1()))).json()["error"] == "invalid_client"
+    without = Flow(http, BASE, client_id=url)
+    verifier, challenge = pkce()
+    code = without.code_from(without.consent(without.authorize(challenge=challenge), API_KEY))["code"]
+    unsigned = without.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, code_verifier=verifier)
+    assert unsigned.json()["error"] == "invalid_client"  # this client may not authenticate with none

@@ -86,12 +86,15 @@ class Authenticator:
         """The ``WWW-Authenticate`` value for a ``401`` or ``403 insufficient_scope`` with OAuth on."""
         if self.verifier is None or not isinstance(error, Unauthorized | InsufficientScope):
             return None
-        on_mcp = scope.get("path") == MCP_PATH
+        arrival = arrival_of(scope)
+        # An MCP tool call's inner request answers an MCP client: it is pointed at /mcp's metadata.
+        on_mcp = scope.get("path") == MCP_PATH or (arrival is not None and arrival.inner)
         operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id") or ""
-        needed = self.operation_scopes.get(operation.rsplit(".", 1)[-1]) or (SCOPES if on_mcp else ())
+        operation_needs = self.operation_scopes.get(operation.rsplit(".", 1)[-1])
         if isinstance(error, InsufficientScope):
-            return challenge(self.base_url(scope), mcp=on_mcp, scopes=needed, error="insufficient_scope",
-                             description=error.detail)
+            return challenge(self.base_url(scope), mcp=on_mcp, scopes=operation_needs or (error.extra["required_scope"],),
+                             error="insufficient_scope", description=error.detail)
+        needed = operation_needs or (SCOPES if on_mcp else ())
         return challenge(self.base_url(scope), mcp=on_mcp, scopes=needed, error=error.token_error,
                          description=error.detail if error.token_error else None)
 

@@ -7,8 +7,9 @@ only, to a host whose every address is public (no private, loopback, link-local,
 reserved address; the connection goes to the address that was checked, so a second DNS answer
 cannot swap it), with the certificate checked for the host, no redirects, at most 5 KiB, within 3
 seconds in all. A document must name itself (``client_id`` equal to its URL), register only redirect
-URIs the operator allows, and ask for ``none`` authentication (PKCE alone). Good documents are
-cached for five minutes, failures for one.
+URIs the operator allows, and authenticate with ``none`` (PKCE alone) or ``private_key_jwt`` (its
+``jwks``, inline or at a ``jwks_uri`` fetched the same narrow way). Good documents are cached for
+five minutes, failures for one.
 """
 
 from __future__ import annotations
@@ -79,11 +80,17 @@ class MetadataDocuments:
         if not all(self.redirects.allows(uri) for uri in uris):
             raise _Refused("a redirect URI is not allowed by CONNECTOR_OAUTH_REDIRECT_URIS")
         method = document.get("token_endpoint_auth_method", "none")
-        if method != "none":
-            raise _Refused(f"token_endpoint_auth_method {method} is not supported for these clients; use none")
+        jwks = None
+        if method == "private_key_jwt":
+            jwks = document.get("jwks") if "jwks" in document else self._fetch(str(document.get("jwks_uri", "")))
+            if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+                raise _Refused("private_key_jwt needs the client's public keys (jwks or jwks_uri)")
+        elif method != "none":
+            raise _Refused(f"token_endpoint_auth_method {method} is not supported for these clients; use none "
+                           "or private_key_jwt")
         name = document.get("client_name") if isinstance(document.get("client_name"), str) else urlsplit(client_id).netloc
-        return Client(client_id=client_id, name=str(name)[:100], redirect_uris=tuple(uris), auth_method="none",
-                      kind="metadata")
+        return Client(client_id=client_id, name=str(name)[:100], redirect_uris=tuple(uris), auth_method=method,
+                      kind="metadata", jwks=jwks)
 
     def _fetch(self, url: str) -> dict[str, Any]:
         parts = urlsplit(url)

@@ -30,9 +30,10 @@ from starlette.responses import JSONResponse, Response
 
 from ..config.keys import SCOPES, KeyRing
 from ..state.protocols import OAuthStore
+from .client_assertions import PrivateKeyJwt
 from .clients import AUTH_METHODS, Client, ClientRegistry, secret_digest
 from .consent import consent_page, error_page
-from .grants import CodeGrant, GrantBook, RefreshGrant, S256Challenge, SignedIn, hashed
+from .grants import CLIENT_AUTH_METHODS, CodeGrant, GrantBook, RefreshGrant, S256Challenge, SignedIn, hashed
 from .signing import SigningKeys
 from .tokens import EmbeddedVerifier, InvalidToken, TokenIssuer, looks_like_jwt, resources_of
 
@@ -48,7 +49,6 @@ TRANSACTION_SECONDS = 600  # how long a consent page stays valid
 MAX_SIGN_IN_ATTEMPTS = 5  # wrong keys on one consent page before it has to be started again
 MAX_FORM_BYTES = 16 * 1024
 CSRF_COOKIE = "connector_oauth_csrf"
-CLIENT_AUTH_METHODS = ["none", "client_secret_post", "client_secret_basic"]
 
 
 class _Payload(OAuth2Payload):
@@ -112,6 +112,7 @@ class EmbeddedServer(AuthorizationServer):
         self.verifier = EmbeddedVerifier(signing)
         self.registration_allowed = registration_allowed
         self.register_client_auth_method("none", _none_without_secret)
+        self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(self, TOKEN_PATH))
         self.register_grant(CodeGrant, [S256Challenge(required=True)])
         self.register_grant(RefreshGrant)
         self.register_endpoint(_Revocation(server=self))
@@ -165,7 +166,9 @@ class EmbeddedServer(AuthorizationServer):
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256"],
             "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+            "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256"],
             "client_id_metadata_document_supported": self.clients.supports_metadata_documents,
         }
 
@@ -388,7 +391,7 @@ class _Registration(ClientRegistrationEndpoint):
 
     def generate_client_info(self, request: Any) -> dict[str, Any]:
         info = super().generate_client_info(request)
-        if request.payload.data.get("token_endpoint_auth_method") == "none":
+        if request.payload.data.get("token_endpoint_auth_method") in ("none", "private_key_jwt"):
             info.pop("client_secret", None)
             info.pop("client_secret_expires_at", None)
         return info
@@ -405,11 +408,15 @@ class _Registration(ClientRegistrationEndpoint):
         method = client_metadata.get("token_endpoint_auth_method", "client_secret_basic")
         if method not in CLIENT_AUTH_METHODS or method not in AUTH_METHODS:
             raise InvalidClientMetadataError(f"token_endpoint_auth_method {method} is not supported here; use "
-                                             "none, client_secret_post or client_secret_basic.")
+                                             "none, client_secret_post, client_secret_basic or private_key_jwt.")
+        jwks = client_metadata.get("jwks")
+        if method == "private_key_jwt" and not (isinstance(jwks, dict) and jwks.get("keys")):
+            raise InvalidClientMetadataError("private_key_jwt needs the client's public keys in jwks.")
         secret = client_info.get("client_secret")
         client = Client(client_id=client_info["client_id"], name=str(client_metadata.get("client_name") or
                         "An unnamed app")[:100], redirect_uris=tuple(uris), auth_method=method,
-                        secret_sha256=secret_digest(secret) if secret and method != "none" else None, kind="dynamic")
+                        secret_sha256=secret_digest(secret) if secret and method not in ("none", "private_key_jwt")
+                        else None, kind="dynamic", jwks=jwks if method == "private_key_jwt" else None)
         server.clients.register(client)
         log.info("OAuth client %s registered (%s)", client.client_id, client.name)
         return client
