@@ -66,8 +66,7 @@ def _checks(environ: dict[str, str] | None) -> Iterator[Check]:
 def _oauth(settings: Settings) -> Iterator[Check]:
     """The OAuth setup: the signing key, the redirect patterns and clients, or the external issuer."""
     if settings.oauth_mode == "off":
-        yield Check("OAuth", "ok", "off: callers use API keys (ChatGPT's MCP connectors need CONNECTOR_OAUTH=embedded)")
-        return
+        return  # nothing to check; README says ChatGPT's MCP connectors need CONNECTOR_OAUTH=embedded
     if settings.oauth_mode == "external":
         yield _external_issuer(settings)
         return
