@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache, partial
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .startup import long_lived_objects
 
@@ -49,7 +49,6 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .mcp.endpoint import McpEndpoint
     from .mcp.tools import tools_from_document
     from .oauth.metadata import PRM_PATH, protected_resource, with_oauth_scheme
-    from .oauth.setup import OAuth, oauth_for
     from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .record import RequestRecord, note
     from .spec import openapi31
@@ -68,6 +67,9 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .state.redis_oauth import RedisOAuthStore
     from .state.redis_runs import RedisRunStore
     from .state.runs import MemoryRunStore
+
+if TYPE_CHECKING:
+    from .oauth.setup import OAuth
 
 __all__ = ["create_app", "app_from_environment"]
 
@@ -88,7 +90,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
     metrics = metrics_for(settings)
     github = github_client(settings, listener=_github_listener(metrics))
     runs, claims, limits, oauth_records = _stores(settings)
-    oauth = oauth_for(settings, keys, oauth_records)
+    oauth = _oauth(settings, keys, oauth_records)
     auth = Authenticator(keys, verifier=oauth.verifier if oauth is not None else None,
                          public_base_url=settings.public_base_url, embedded=oauth is not None and oauth.server is not None,
                          mcp_api_keys=settings.mcp_api_keys, operation_scopes=operation_scopes(document))
@@ -209,6 +211,15 @@ def _github_listener(metrics: Metrics | None) -> Callable[[GitHubAnswer], None]:
 def _record_consumers(audit: AuditLog, metrics: Metrics | None) -> list[Callable[[RequestRecord], None]]:
     """What happens to each request's record once it is answered: the audit log, and the metrics."""
     return [audit.write] if metrics is None else [audit.write, metrics.request]
+
+
+def _oauth(settings: Settings, keys: KeyRing, records: OAuthStore) -> OAuth | None:
+    """OAuth for these settings, if it is on; Authlib and the server are imported only then (~50 ms)."""
+    if settings.oauth_mode == "off":
+        return None
+    from .oauth.setup import oauth_for
+
+    return oauth_for(settings, keys, records)
 
 
 def _add_oauth_routes(app: AsyncApp, oauth: OAuth, auth: Authenticator) -> None:
