@@ -80,9 +80,10 @@ log = logging.getLogger(__name__)
 MAX_MCP_REQUEST_BYTES = max(MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES) + 4096
 
 
-def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> AsyncApp:
+def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_http: bool = True) -> AsyncApp:
     """The connector for ``settings``. ``audit_stream`` replaces stdout for the audit log when
-    CONNECTOR_AUDIT_LOG is unset (``connector mcp --stdio`` speaks MCP on stdout)."""
+    CONNECTOR_AUDIT_LOG is unset, and ``over_http=False`` says nobody reaches the app over HTTP
+    (``connector mcp --stdio``, which speaks MCP on stdout and has no public URL to warn about)."""
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
     keys = KeyRing(settings.api_keys, settings.keys_file)
@@ -129,7 +130,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None) -> Asy
     if settings.github_webhook_secret is not None:  # without a secret the route does not exist
         app.add_url_rule(WEBHOOK_PATH, "github_webhook", webhook_endpoint(settings.github_webhook_secret, services.runs),
                          methods=["POST"])
-    _warn_about(settings, github)
+    _warn_about(settings, github, over_http=over_http)
     return app
 
 
@@ -285,13 +286,13 @@ def _openapi_view(document: dict, catalog: EventCatalog | None, auth: Authentica
     return openapi_json
 
 
-def _warn_about(settings: Settings, github: GitHub | None) -> None:
+def _warn_about(settings: Settings, github: GitHub | None, *, over_http: bool) -> None:
     if settings.read_only:
         log.info("CONNECTOR_READ_ONLY is set: operations that write are not served")
-    if settings.public_base_url is None:
+    if over_http and settings.public_base_url is None:
         log.warning("PUBLIC_BASE_URL is not set: /openapi.json names the URL each request came in on; "
                     "ChatGPT needs the public https origin, e.g. PUBLIC_BASE_URL=https://connector.example.com")
-    elif not settings.public_base_url_is_https:
+    elif over_http and not settings.public_base_url_is_https:
         log.warning("PUBLIC_BASE_URL=%s is not https; ChatGPT only calls https servers", settings.public_base_url)
     if github is None:
         log.warning("neither GITHUB_TOKEN nor a GitHub App is set: every GitHub operation will answer 503 misconfigured")

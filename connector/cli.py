@@ -154,7 +154,7 @@ def _mcp_stdio(force_sandbox: bool) -> int:
                   f"{sandbox.demo['owner']}/{sandbox.demo['repo']}", file=sys.stderr, flush=True)
         # stdout is the MCP channel: audit lines go to stderr, which clients keep as the server's log.
         # (The SDK also diverts stray writes to stdout while it serves; this does not rely on that.)
-        run_stdio(settings, create_app(settings, audit_stream=sys.stderr))
+        run_stdio(settings, create_app(settings, audit_stream=sys.stderr, over_http=False))
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -35,6 +35,9 @@ __all__ = ["McpEndpoint", "forwarded_headers"]
 FORWARDED = ("authorization", "host", "x-forwarded-for", "user-agent")
 
 log = logging.getLogger(__name__)
+# The SDK logs "Terminating session: None" at INFO after every stateless request: noise, one line
+# per tool call, with nothing in it.
+logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
 
 def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
