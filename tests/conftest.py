@@ -1,6 +1,20 @@
 """Fixtures: the GitHub double over real loopback HTTP, and connector apps built from explicit settings.
 
 No fixture reads the developer's environment: every app gets a Settings object built here.
+
+Two GitHub layouts. The session's double (``github_double``, and ``double``, ``make_settings``,
+``make_client`` and ``client`` built on it) serves either api.github.com's layout or GitHub
+Enterprise Server's (everything under ``/api/v3``), chosen by the ``github_layout`` parameter.
+The rule for which tests run under which:
+
+* A test runs under **both** layouts unless it is marked ``@pytest.mark.one_github_layout``.
+  That is the default, so a new test loses no coverage by being left unmarked.
+* ``@pytest.mark.one_github_layout`` is for tests that never make the connector (or anything
+  else) send the session's double a request: refused before any GitHub call (validation, auth,
+  limits, policy), or about settings, the served spec, MCP tool listings and the like. No GitHub
+  URL is formed, so the layout cannot change what they see; they run once, as github.com.
+* The mark is checked, not trusted: a marked test that sends the session's double even one
+  request fails, naming the requests, so that it is unmarked and also runs as Enterprise Server.
 """
 
 from __future__ import annotations
@@ -20,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -45,7 +59,15 @@ ISSUED_TOKENS: set[str] = set()  # App installation tokens the double issued
 _SECRET_NAME = re.compile(r"(SECRET|TOKEN|_KEY)$")
 
 
+# The two layouts the session's double serves: id -> URL prefix (see the module docstring).
+GITHUB_LAYOUTS = {"github.com": "", "enterprise-server": "/api/v3"}
+_SENT_BEFORE_TEST = pytest.StashKey[int]()
+
+
 def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "one_github_layout: the test sends GitHub (the session's double) no request, so it runs "
+                   "under the github.com layout only; it fails if it sends one (see tests/conftest.py)")
     handler = logging.FileHandler(LOG_DIR / "in-process.log", encoding="utf-8")
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -87,11 +109,58 @@ def no_secret_in_any_log(caplog):
     assert [secret for secret in (API_KEY, OTHER_KEY, GITHUB_TOKEN) if secret in text] == []
 
 
-@pytest.fixture(scope="session", params=["", "/api/v3"], ids=["github.com", "enterprise-server"])
-def github_double(request) -> Iterator[GitHubDouble]:
-    """The double, once as api.github.com and once as GitHub Enterprise Server (under /api/v3):
-    every integration test runs against both layouts."""
-    double = GitHubDouble(token=GITHUB_TOKEN, prefix=request.param).start()
+def pytest_generate_tests(metafunc) -> None:
+    """Both layouts for every test on the session's double, except those marked one_github_layout."""
+    if "github_layout" in metafunc.fixturenames:
+        ids = ["github.com"] if metafunc.definition.get_closest_marker("one_github_layout") else list(GITHUB_LAYOUTS)
+        metafunc.parametrize("github_layout", [GITHUB_LAYOUTS[i] for i in ids], ids=ids, indirect=True,
+                             scope="session")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    item.stash[_SENT_BEFORE_TEST] = len(_SessionDouble.sent)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test marked one_github_layout that sent the session's double a request fails (setup and call)."""
+    report = yield
+    if (call.when == "call" and report.passed and item.get_closest_marker("one_github_layout")
+            and "github_layout" in item.fixturenames):
+        sent = _SessionDouble.sent[item.stash.get(_SENT_BEFORE_TEST, len(_SessionDouble.sent)):]
+        if sent:
+            report.outcome = "failed"
+            report.longrepr = (f"{item.nodeid} is marked one_github_layout but sent GitHub {len(sent)} request(s) "
+                               f"({', '.join(sent[:3])}{', ...' if len(sent) > 3 else ''}): remove the mark so "
+                               "that it runs under the Enterprise Server layout too")
+    return report
+
+
+class _SessionDouble(GitHubDouble):
+    """The session's double (either layout), noting each request as it arrives, before any delay
+    or fault: ``sent`` lists them in order as "METHOD /path?query", the path as double.calls() has
+    it (without the layout's prefix). The one_github_layout check reads it."""
+
+    sent: ClassVar[list[str]] = []
+
+    def _handle(self, h) -> None:
+        path = h.path.removeprefix(self.prefix) if self.prefix and h.path.startswith(self.prefix + "/") else h.path
+        _SessionDouble.sent.append(f"{h.command} {path}")
+        super()._handle(h)
+
+
+@pytest.fixture(scope="session")
+def github_layout(request) -> str:
+    """The URL prefix of the layout this test runs under (parametrised in pytest_generate_tests)."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def github_double(github_layout: str) -> Iterator[GitHubDouble]:
+    """The double, as api.github.com or as GitHub Enterprise Server (under /api/v3): see the module
+    docstring for which tests run under both."""
+    double = _SessionDouble(token=GITHUB_TOKEN, prefix=github_layout).start()
     yield double
     double.stop()
 

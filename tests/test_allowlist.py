@@ -34,6 +34,7 @@ def test_allowlist_matches_exact_names_and_owner_wildcards_case_insensitively(pa
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@pytest.mark.one_github_layout
 def test_a_repository_outside_the_allowlist_is_refused_without_a_github_call(make_client, double, path):
     client = make_client(allowed_repos=(f"{OWNER}/{REPO}",))
 
@@ -72,6 +73,7 @@ def test_a_default_repository_outside_the_allowlist_fails_start_up():
                            "CONNECTOR_DEFAULT_REPO": "octo-org/api"})
 
 
+@pytest.mark.one_github_layout
 def test_start_up_warns_when_every_repository_is_exposed(make_settings, caplog):
     with caplog.at_level(logging.WARNING, logger="connector"):
         create_app(make_settings())

@@ -93,6 +93,7 @@ def test_refusals_are_logged_for_reads_too_and_successful_reads_are_not(audited,
     ]
 
 
+@pytest.mark.one_github_layout
 def test_a_policy_refusal_names_the_repository_asked_for(audited, double):
     make, lines = audited
 
@@ -141,6 +142,7 @@ def test_a_github_refusal_carries_githubs_request_id(audited, double, pr):
     assert line["github_request_id"] == refused.github_request_id
 
 
+@pytest.mark.one_github_layout
 def test_the_client_address_is_the_one_a_trusted_proxy_forwarded(make_settings, audit_file, double):
     forwarded = {"X-Forwarded-For": "203.0.113.9", "Authorization": f"Bearer {API_KEY}"}
     for trusted in ((ipaddress.ip_network("127.0.0.0/8"),), ()):

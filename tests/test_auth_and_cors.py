@@ -23,6 +23,7 @@ def anonymous(make_settings, double):
     {"Authorization": "Bearer"},
     {"Authorization": f"Bearer {API_KEY}x"},
 ])
+@pytest.mark.one_github_layout
 def test_requests_without_a_valid_key_get_401_and_make_no_github_call(anonymous, double, headers):
     response = anonymous.post(LIST, json=BODY, headers=headers)
 
@@ -43,6 +44,7 @@ def test_each_configured_key_is_accepted(anonymous, double, key):
     assert response.status_code == 200
 
 
+@pytest.mark.one_github_layout
 def test_authentication_is_checked_before_the_body_is_validated(anonymous, double):
     response = anonymous.post(LIST, json={"state": "nope"})
 
@@ -50,15 +52,18 @@ def test_authentication_is_checked_before_the_body_is_validated(anonymous, doubl
 
 
 @pytest.mark.parametrize("path", ["/health", "/openapi.json"])
+@pytest.mark.one_github_layout
 def test_health_and_schema_are_public(anonymous, path):
     assert anonymous.get(path).status_code == 200
 
 
+@pytest.mark.one_github_layout
 def test_health_does_not_touch_github(anonymous, double):
     assert anonymous.get("/health").json() == {"ok": True}
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_preflight_is_answered_without_authentication(anonymous, double):
     response = anonymous.options(LIST, headers={
         "Origin": "https://chatgpt.com",
@@ -72,6 +77,7 @@ def test_preflight_is_answered_without_authentication(anonymous, double):
     assert "authorization" in response.headers["access-control-allow-headers"].lower()
 
 
+@pytest.mark.one_github_layout
 def test_a_browser_mcp_client_may_send_and_read_the_transports_headers(anonymous, double):
     response = anonymous.options("/mcp", headers={
         "Origin": "https://chatgpt.com",
@@ -104,6 +110,7 @@ def test_cors_does_not_allow_unlisted_origins(anonymous, double):
     assert "access-control-allow-origin" not in response.headers
 
 
+@pytest.mark.one_github_layout
 def test_cors_origins_are_configurable(make_settings, double):
     client = create_app(make_settings(cors_origins=("https://app.example",))).test_client()
 
@@ -112,6 +119,7 @@ def test_cors_origins_are_configurable(make_settings, double):
     assert response.headers["access-control-allow-origin"] == "https://app.example"
 
 
+@pytest.mark.one_github_layout
 def test_wrong_method_is_405_with_an_allow_header(client):
     response = client.request("TRACE", LIST)
 

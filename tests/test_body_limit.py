@@ -14,6 +14,7 @@ from connector.http.body_limit import BodyLimitMiddleware
 from tests.conftest import API_KEY, OWNER, REPO, LiveServer
 
 
+@pytest.mark.one_github_layout
 def test_a_body_over_the_limit_is_refused_with_413(make_client, double):
     client = make_client(max_body_bytes=2048)
 
@@ -28,6 +29,7 @@ def test_a_body_over_the_limit_is_refused_with_413(make_client, double):
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_a_chunked_body_is_refused_without_a_github_call(make_settings, double):
     def chunks():
         yield b'{"owner": "octo-org", "repo": "webapp", "base": "'
@@ -101,6 +103,7 @@ def test_malformed_body_limits_fail_start_up(value):
         Settings.from_env({"CONNECTOR_API_KEY": "k" * 32, "CONNECTOR_MAX_BODY_BYTES": value})
 
 
+@pytest.mark.one_github_layout
 def test_the_default_limit_is_64_kib_except_where_legal_bodies_need_more(client, double):
     number = double.add_pull(OWNER, REPO, title="x", head="x")
     double.clear_requests()

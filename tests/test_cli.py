@@ -32,6 +32,7 @@ def connector(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
 
+@pytest.mark.one_github_layout
 def test_spec_prints_the_document_exactly_as_served(make_client, double):
     env = clean_env(PUBLIC_BASE_URL="https://connector.example.com", CONNECTOR_DEFAULT_REPO="octo-org/webapp")
     printed = subprocess.run([sys.executable, "-m", "connector", "spec"], env=env, cwd=ROOT,

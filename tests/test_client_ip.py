@@ -36,6 +36,7 @@ def app_with(make_settings, **overrides):
     return create_app(make_settings(**overrides)).test_client(headers={"Authorization": f"Bearer {API_KEY}"})
 
 
+@pytest.mark.one_github_layout
 def test_callers_outside_the_allowlist_get_403_before_anything_else(make_settings, double):
     client = app_with(make_settings, ip_allowlist=(ipaddress.ip_network("192.0.2.0/24"),))
 
@@ -67,6 +68,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_decides(make_settings, dou
     assert spoofed.status_code == 403  # the left-most hop was written by the client
 
 
+@pytest.mark.one_github_layout
 def test_without_trusted_proxies_the_forwarded_header_is_ignored(make_settings, double):
     settings = make_settings(ip_allowlist=(ipaddress.ip_network("192.0.2.0/24"),))
 

@@ -28,6 +28,7 @@ def test_mentions_are_counted_as_github_would_notify(text, count):
             comment_body(text, max_mentions=count - 1, footer=None)
 
 
+@pytest.mark.one_github_layout
 def test_too_many_mentions_are_refused_before_any_github_call(client, double, pr):
     text = "Heads up " + " ".join(f"@user{i}" for i in range(6))
 
@@ -40,6 +41,7 @@ def test_too_many_mentions_are_refused_before_any_github_call(client, double, pr
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_the_mention_cap_is_configurable(make_client, double, pr):
     response = comment(make_client(max_mentions=0), pr, "thanks @alice")
 
@@ -61,6 +63,7 @@ def test_without_the_footer_setting_the_body_is_posted_unchanged(client, double,
     assert double.comments(OWNER, REPO, pr)[0]["body"] == "Looks good"
 
 
+@pytest.mark.one_github_layout
 def test_a_body_that_only_fits_without_the_footer_is_refused_before_any_github_call(make_client, double, pr):
     response = comment(make_client(comment_footer=True), pr, "x" * 65_536)
 

@@ -55,6 +55,7 @@ def test_dispatch_uses_the_default_repository_when_owner_and_repo_are_omitted(ma
     assert len(double.dispatches(OWNER, REPO)) == 1
 
 
+@pytest.mark.one_github_layout
 def test_dispatch_without_repository_and_without_default_names_both_fields(client, double):
     response = client.post("/chatgpt/dispatch", json={"event_type": "deploy"})
 
@@ -63,6 +64,7 @@ def test_dispatch_without_repository_and_without_default_names_both_fields(clien
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_dispatch_refuses_request_id_inside_client_payload(client, double):
     response = dispatch(client, event_type="deploy", client_payload={"request_id": "x"})
 
@@ -71,6 +73,7 @@ def test_dispatch_refuses_request_id_inside_client_payload(client, double):
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_dispatch_refuses_a_tenth_payload_key_because_request_id_takes_it(client, double):
     response = dispatch(client, event_type="deploy", client_payload={f"k{i}": i for i in range(10)})
 
@@ -86,6 +89,7 @@ def _blob_for_payload_of(size: int) -> str:
     return "x" * (size - overhead)
 
 
+@pytest.mark.one_github_layout
 def test_dispatch_refuses_a_payload_of_64_kb_before_calling_github(client, double):
     response = dispatch(client, event_type="deploy", client_payload={"blob": _blob_for_payload_of(65_536)},
                         request_id="r")
@@ -110,6 +114,7 @@ def test_dispatch_accepts_a_payload_one_byte_under_64_kb(client, double):
     ("   ", "must not be blank, start or end with whitespace, or contain control characters such as line breaks"),
     ("deploy\r\nX-Injected: 1", "must not be blank, start or end with whitespace, or contain control characters such as line breaks"),
 ])
+@pytest.mark.one_github_layout
 def test_dispatch_checks_event_type_limits(client, double, event_type, message):
     response = dispatch(client, event_type=event_type)
 

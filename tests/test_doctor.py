@@ -90,6 +90,7 @@ def test_a_rejected_token_fails_the_credentials_check(environ, double):
     assert "ghp_wrong_token" not in json.dumps([c.detail for c in checks])
 
 
+@pytest.mark.one_github_layout
 def test_an_unreachable_api_fails_saying_where(environ):
     checks = run_checks({**environ, "GITHUB_API_URL": "http://127.0.0.1:9"})
 
@@ -97,6 +98,7 @@ def test_an_unreachable_api_fails_saying_where(environ):
     assert "cannot reach http://127.0.0.1:9" in details(checks)["GitHub API"]
 
 
+@pytest.mark.one_github_layout
 def test_bad_settings_stop_at_the_first_check(environ):
     checks = run_checks({**environ, "CONNECTOR_DEFAULT_REPO": "not a repo"})
 

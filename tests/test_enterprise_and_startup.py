@@ -21,6 +21,7 @@ def enterprise_double():
     double.stop()
 
 
+@pytest.mark.one_github_layout
 def test_enterprise_server_base_url_with_api_v3_prefix_works(make_settings, enterprise_double):
     number = enterprise_double.add_pull("corp", "service", title="Bump", head="bump")
     settings = make_settings(github_api_url=enterprise_double.url)
@@ -43,6 +44,7 @@ def test_enterprise_server_base_url_with_api_v3_prefix_works(make_settings, ente
     ("http://connector.example.com", "is not https"),
     (None, "PUBLIC_BASE_URL is not set"),
 ])
+@pytest.mark.one_github_layout
 def test_start_up_warns_when_the_public_url_will_not_work_with_chatgpt(make_settings, caplog, public_base_url, expected):
     with caplog.at_level(logging.WARNING, logger="connector"):
         create_app(make_settings(public_base_url=public_base_url))
@@ -50,6 +52,7 @@ def test_start_up_warns_when_the_public_url_will_not_work_with_chatgpt(make_sett
     assert expected in caplog.text
 
 
+@pytest.mark.one_github_layout
 def test_start_up_is_quiet_about_a_proper_https_url(make_settings, caplog):
     with caplog.at_level(logging.WARNING, logger="connector"):
         create_app(make_settings(public_base_url="https://connector.example.com"))

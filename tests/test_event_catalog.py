@@ -48,6 +48,7 @@ def test_an_events_own_default_is_filled_in_and_no_other_events_default_leaks_in
     assert "period" not in deploy
 
 
+@pytest.mark.one_github_layout
 def test_an_unknown_event_is_refused_with_the_allowed_ones_and_no_github_call(catalog_client, double):
     response = dispatch(catalog_client, event_type="deplyo", client_payload={"env": "prod", "version": "v2"})
 
@@ -66,6 +67,7 @@ def test_an_unknown_event_is_refused_with_the_allowed_ones_and_no_github_call(ca
     ({"env": "prod", "version": "v1", "force": True}, ["$.client_payload.force"]),
     (None, ["$.client_payload.env", "$.client_payload.version"]),
 ])
+@pytest.mark.one_github_layout
 def test_a_payload_that_breaks_its_events_schema_lists_each_bad_field(catalog_client, double, payload, paths):
     response = dispatch(catalog_client, event_type="deploy", client_payload=payload)
 
@@ -76,6 +78,7 @@ def test_a_payload_that_breaks_its_events_schema_lists_each_bad_field(catalog_cl
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_an_argument_of_another_event_is_refused_for_this_one(catalog_client, double):
     # `to` is in the served union (rollback takes it) but deploy's own schema forbids it.
     response = dispatch(catalog_client, event_type="deploy", client_payload={"env": "dev", "version": "v1", "to": "v0"})
@@ -85,6 +88,7 @@ def test_an_argument_of_another_event_is_refused_for_this_one(catalog_client, do
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_dry_run_checks_the_catalog_too(catalog_client, double):
     response = dispatch(catalog_client, event_type="rollback", client_payload={"env": "prod"}, dry_run=True)
 
@@ -92,6 +96,7 @@ def test_dry_run_checks_the_catalog_too(catalog_client, double):
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_the_served_spec_lists_the_events_and_their_arguments(catalog_client):
     document = catalog_client.get("/openapi.json").json()
     validate(document)
@@ -108,6 +113,7 @@ def test_the_served_spec_lists_the_events_and_their_arguments(catalog_client):
     assert descriptions and max(map(len, descriptions)) <= 300
 
 
+@pytest.mark.one_github_layout
 def test_without_a_catalog_the_spec_names_no_events(client):
     event_type = client.get("/openapi.json").json()["components"]["schemas"]["DispatchRequest"]["properties"]["event_type"]
 

@@ -48,6 +48,7 @@ def test_a_request_id_is_generated_and_args_default_to_empty(gateway_client, dou
 
 
 @pytest.mark.parametrize("key", [None, "wrong-key-0123456789abcdef"])
+@pytest.mark.one_github_layout
 def test_without_a_valid_x_api_key_it_is_401(gateway_client, double, key):
     response = gateway(gateway_client, {"action": "scan"}, key=key)
 
@@ -57,6 +58,7 @@ def test_without_a_valid_x_api_key_it_is_401(gateway_client, double, key):
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_a_bearer_key_alone_does_not_open_the_gateway_route(gateway_client, double):
     response = gateway_client.post("/v1/dispatch", json={"action": "scan"})  # Authorization: Bearer only
 
@@ -64,6 +66,7 @@ def test_a_bearer_key_alone_does_not_open_the_gateway_route(gateway_client, doub
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_a_key_without_the_dispatch_scope_is_refused(make_client, double, tmp_path):
     key = "reader-key-0123456789abcdef0123"
     keys_file = keys_file_with(tmp_path / "keys.toml", "reader", key, ["prs:read"])
@@ -76,6 +79,7 @@ def test_a_key_without_the_dispatch_scope_is_refused(make_client, double, tmp_pa
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_no_keys_left_is_missing_api_key_config(make_settings, double, tmp_path):
     keys_file = tmp_path / "keys.toml"
     keys_file.write_text("keys = []\n")
@@ -93,6 +97,7 @@ def test_no_keys_left_is_missing_api_key_config(make_settings, double, tmp_path)
     ({}, "CONNECTOR_DEFAULT_REPO"),
     ({"github_token": None, "default_repo": (OWNER, REPO)}, "GITHUB_TOKEN"),
 ])
+@pytest.mark.one_github_layout
 def test_without_github_settings_it_is_missing_github_config(make_client, double, overrides, named):
     client = make_client(**overrides)
 
@@ -131,6 +136,7 @@ def test_githubs_rate_limit_stays_a_429_with_retry_after(gateway_client, double)
     assert response.headers["retry-after"] == "30"
 
 
+@pytest.mark.one_github_layout
 def test_the_catalog_applies_to_the_actions_args(gateway_client, double):
     unknown = gateway(gateway_client, {"action": "destroy", "args": {}})
     bad_args = gateway(gateway_client, {"action": "rollback", "args": {"env": "moon"}})
@@ -141,6 +147,7 @@ def test_the_catalog_applies_to_the_actions_args(gateway_client, double):
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_the_key_and_global_allowlists_apply_to_the_default_repository(make_client, double, tmp_path):
     key = "other-repos-key-0123456789abcdef"
     keys_file = keys_file_with(tmp_path / "keys.toml", "elsewhere", key, ["dispatch"], ["other-org/*"])
@@ -153,6 +160,7 @@ def test_the_key_and_global_allowlists_apply_to_the_default_repository(make_clie
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_the_route_is_not_in_the_spec_chatgpt_imports(gateway_client):
     document = gateway_client.get("/openapi.json").json()
 
@@ -160,6 +168,7 @@ def test_the_route_is_not_in_the_spec_chatgpt_imports(gateway_client):
     assert list(document["components"]["securitySchemes"]) == ["bearerAuth"]
 
 
+@pytest.mark.one_github_layout
 def test_bodies_beyond_the_gateways_fields_are_refused(gateway_client, double):
     response = gateway(gateway_client, {"action": "scan", "owner": "elsewhere"})
 
@@ -179,6 +188,7 @@ def test_dry_run_checks_the_repository_and_sends_nothing(gateway_client, double)
     assert [(r.method, r.path) for r in double.requests] == [("GET", f"/repos/{OWNER}/{REPO}")]
 
 
+@pytest.mark.one_github_layout
 def test_read_only_mode_does_not_route_it(make_client, double):
     client = make_client(default_repo=(OWNER, REPO), read_only=True)
 

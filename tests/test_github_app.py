@@ -182,6 +182,7 @@ def test_no_token_key_or_jwt_reaches_a_log_even_at_debug(app_settings, double, i
     assert "eyJ" not in text  # no JWT
 
 
+@pytest.mark.one_github_layout
 def test_app_auth_works_against_enterprise_server(make_settings, keys):
     double = GitHubDouble(token=GITHUB_TOKEN, prefix="/api/v3").start()
     try:

@@ -171,6 +171,7 @@ def test_rejected_github_credentials_are_a_misconfiguration_not_the_callers_faul
     assert "ghp_wrong_token" not in response.text
 
 
+@pytest.mark.one_github_layout
 def test_without_github_credentials_operations_answer_misconfigured_without_calls(make_client, double, pr):
     client = make_client(github_token=None)
 
@@ -182,6 +183,7 @@ def test_without_github_credentials_operations_answer_misconfigured_without_call
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_an_unreachable_github_is_github_unavailable(make_client, double):
     from tests.conftest import free_port
 

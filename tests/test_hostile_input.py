@@ -66,6 +66,7 @@ def assert_refused(response, double, status=None):
 
 @pytest.mark.parametrize("path", WITH_REPOSITORY)
 @pytest.mark.parametrize("owner", BAD_OWNERS)
+@pytest.mark.one_github_layout
 def test_path_shaped_owner_is_refused_without_a_github_call(hostile_client, double, path, owner):
     problem = assert_refused(post(hostile_client, path, {**OPERATIONS[path], "owner": owner}), double, 400)
     assert problem["errors"][0]["path"] == "$.owner"
@@ -73,11 +74,13 @@ def test_path_shaped_owner_is_refused_without_a_github_call(hostile_client, doub
 
 @pytest.mark.parametrize("path", WITH_REPOSITORY)
 @pytest.mark.parametrize("repo", BAD_REPOS)
+@pytest.mark.one_github_layout
 def test_path_shaped_repo_is_refused_without_a_github_call(hostile_client, double, path, repo):
     problem = assert_refused(post(hostile_client, path, {**OPERATIONS[path], "repo": repo}), double, 400)
     assert problem["errors"][0]["path"] == "$.repo"
 
 
+@pytest.mark.one_github_layout
 def test_the_gateway_route_takes_no_repository_at_all(hostile_client, double):
     problem = assert_refused(post(hostile_client, "/v1/dispatch", {**OPERATIONS["/v1/dispatch"], "repo": "../x"}),
                              double, 400)
@@ -85,6 +88,7 @@ def test_the_gateway_route_takes_no_repository_at_all(hostile_client, double):
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@pytest.mark.one_github_layout
 def test_an_oversized_body_is_413_before_anything_reads_it(hostile_client, double, path):
     body = json.dumps({**OPERATIONS[path], "padding": "x" * 2_000_000})
 
@@ -96,6 +100,7 @@ def test_an_oversized_body_is_413_before_anything_reads_it(hostile_client, doubl
 @pytest.mark.parametrize("content_type", [
     "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml",
 ])
+@pytest.mark.one_github_layout
 def test_a_body_that_is_not_json_is_415(hostile_client, double, path, content_type):
     response = post(hostile_client, path, content=json.dumps(OPERATIONS[path]), headers={"Content-Type": content_type})
 
@@ -104,6 +109,7 @@ def test_a_body_that_is_not_json_is_415(hostile_client, double, path, content_ty
 
 @pytest.mark.parametrize("path", OPERATIONS)
 @pytest.mark.parametrize("depth", [64, 20_000])  # 20,000 is past any recursion limit, within 64 KiB
+@pytest.mark.one_github_layout
 def test_deeply_nested_json_is_refused(hostile_client, double, path, depth):
     body = json.dumps(OPERATIONS[path])[:-1] + ', "nested": ' + "[" * depth + "]" * depth + "}"
 
@@ -111,6 +117,7 @@ def test_deeply_nested_json_is_refused(hostile_client, double, path, depth):
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@pytest.mark.one_github_layout
 def test_duplicate_keys_are_refused(hostile_client, double, path):
     first_key = next(iter(OPERATIONS[path]))
     body = json.dumps(OPERATIONS[path])[:-1] + f', "{first_key}": {json.dumps(OPERATIONS[path][first_key])}}}'
@@ -121,6 +128,7 @@ def test_duplicate_keys_are_refused(hostile_client, double, path):
 
 @pytest.mark.parametrize("path", OPERATIONS)
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.one_github_layout
 def test_non_standard_numbers_are_refused(hostile_client, double, path, literal):
     body = json.dumps(OPERATIONS[path])[:-1] + f', "n": {literal}}}'
 
@@ -129,6 +137,7 @@ def test_non_standard_numbers_are_refused(hostile_client, double, path, literal)
 
 @pytest.mark.parametrize("path", OPERATIONS)
 @pytest.mark.parametrize("content", [b"", b"null", b"[]", b'"text"', b"{", b"\xff\xfe{}"])
+@pytest.mark.one_github_layout
 def test_bodies_that_are_not_an_object_are_refused(hostile_client, double, path, content):
     assert_refused(post(hostile_client, path, content=content), double, 400)
 
@@ -143,6 +152,7 @@ def test_bodies_that_are_not_an_object_are_refused(hostile_client, double, path,
     ["bug\x85"],  # a C1 control (NEL): whitespace to Python, not to ECMA-262, so named explicitly
     [["nested"]],
 ])
+@pytest.mark.one_github_layout
 def test_huge_or_malformed_label_lists_are_refused(hostile_client, double, labels):
     problem = assert_refused(post(hostile_client, "/chatgpt/prs/label", {**OPERATIONS["/chatgpt/prs/label"],
                                                                          "labels": labels}), double, 400)
@@ -166,6 +176,7 @@ NAMED_STRINGS = [
 
 
 @pytest.mark.parametrize(("path", "field"), NAMED_STRINGS)
+@pytest.mark.one_github_layout
 def test_line_breaks_in_any_named_string_are_refused(hostile_client, double, path, field):
     response = post(hostile_client, path, {**OPERATIONS[path], field: INJECTION})
 
@@ -186,6 +197,7 @@ def test_line_breaks_in_a_comment_stay_text_in_the_json_body(hostile_client, dou
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@pytest.mark.one_github_layout
 def test_numbers_where_strings_belong_and_wrong_types_everywhere_are_refused(hostile_client, double, path):
     body = {key: ({"$gt": ""} if isinstance(value, str) else "1; DROP TABLE") for key, value in OPERATIONS[path].items()}
 

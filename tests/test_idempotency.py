@@ -95,6 +95,7 @@ def test_dry_runs_and_writes_without_a_key_are_not_remembered(client, double):
     assert "idempotent-replayed" not in dispatch(client, None).headers
 
 
+@pytest.mark.one_github_layout
 def test_a_malformed_idempotency_key_header_is_a_400(client, double, pr):
     response = client.post("/chatgpt/prs/comment", json={"owner": OWNER, "repo": REPO, "number": pr, "body": "x"},
                            headers={"Idempotency-Key": "has spaces"})

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from ipaddress import ip_network
 from pathlib import Path
@@ -23,6 +24,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from connector.api import runs as runs_api
 from connector.app import create_app
 from connector.mcp.tools import tools_from_document, tools_markdown
 from connector.spec.document import advertised_document, document_for
@@ -85,6 +87,7 @@ def test_an_operation_a_tool_cannot_express_fails_start_up():
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026-07-28", "initialize-handshake"])
+@pytest.mark.one_github_layout
 def test_tools_list_over_streamable_http_matches_the_served_spec(make_settings, double, mode):
     with LiveServer(create_app(make_settings())) as server:
         document = requests.get(f"{server.url}/openapi.json").json()
@@ -110,6 +113,7 @@ def test_tools_list_over_streamable_http_matches_the_served_spec(make_settings, 
             assert tool.annotations.idempotent_hint is op.get("x-connector-idempotent", False)
 
 
+@pytest.mark.one_github_layout
 def test_read_only_mode_lists_no_write_tool_and_refuses_calling_one(make_settings, double):
     with LiveServer(create_app(make_settings(read_only=True))) as server:
         async def scenario():
@@ -126,6 +130,7 @@ def test_read_only_mode_lists_no_write_tool_and_refuses_calling_one(make_setting
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_mcp_without_a_valid_key_is_refused_like_the_api(make_settings, double):
     with LiveServer(create_app(make_settings())) as server:
         for headers in ({}, {"Authorization": "Bearer not-a-key"}):
@@ -197,6 +202,29 @@ def github_requests(double) -> list[tuple[str, str, dict[str, str], Any]]:
     return [(r.method, r.path, r.query, r.body) for r in double.requests]
 
 
+class _StoppedWallClock:
+    """The ``time`` module as connector.api.runs sees it, with ``time.time()`` held at one instant
+    (monotonic time and sleeps are the real ones)."""
+
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def time(self) -> float:
+        return self._now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def stopped_wall_clock(monkeypatch):
+    """get_dispatch_status asks GitHub for runs created since "now" less a day, to the second: an HTTP
+    call and its MCP twin that straddle a second would ask for different windows. connector.api.runs
+    takes no clock, so its module's ``time`` is replaced for the test."""
+    monkeypatch.setattr(runs_api, "time", _StoppedWallClock(time.time()))
+
+
+@pytest.mark.usefixtures("stopped_wall_clock")
 def test_every_tool_answers_as_its_http_route_and_sends_github_the_same_requests(make_settings, double):
     """Two apps with the same settings see the same sequence of calls, one over HTTP and one over MCP,
     each against a GitHub double seeded afresh: their answers and GitHub's request logs must match."""
@@ -289,6 +317,7 @@ def test_stdio_serves_the_same_tools_end_to_end(make_settings, double):
     assert refused.is_error and refused.structured_content["code"] == "repo_not_allowed"
 
 
+@pytest.mark.one_github_layout
 def test_mcp_can_be_switched_off(make_settings, double):
     client = create_app(make_settings(mcp=False)).test_client(headers={"Authorization": f"Bearer {API_KEY}"})
 
@@ -393,6 +422,7 @@ def test_stdio_writes_nothing_but_mcp_on_stdout(double, pr):
         ("add_labels_to_pull_request", 200), ("list_pull_requests", 403)]
 
 
+@pytest.mark.one_github_layout
 def test_tools_list_shows_a_key_only_the_tools_its_scopes_allow(make_settings, double, tmp_path):
     reader_key = "reader-key-0123456789abcdef0123"
     keys_file = keys_file_with(tmp_path / "keys.toml", "reader", reader_key, ["prs:read", "runs:read"])

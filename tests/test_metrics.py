@@ -37,6 +37,7 @@ def value(samples, name, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+@pytest.mark.one_github_layout
 def test_metrics_need_their_own_token(client):
     assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
     refused = client.get("/metrics")  # the test client sends the API key, which is not the metrics token
@@ -93,6 +94,7 @@ def test_githubs_own_limit_is_counted_apart(make_client, double):
     assert value(scrape(client), "connector_rate_limit_refusals_total", limit="github") - before == 1
 
 
+@pytest.mark.one_github_layout
 def test_without_a_metrics_setting_there_is_no_route_and_no_prometheus_import(make_client, double):
     assert make_client().get("/metrics").status_code == 404
     code = (

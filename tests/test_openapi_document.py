@@ -127,6 +127,7 @@ def request_schemas(document):
             if "owner" in schema.get("properties", {})}
 
 
+@pytest.mark.one_github_layout
 def test_without_a_default_repository_owner_and_repo_are_required_in_the_served_schema(make_client, double):
     served = make_client(default_repo=None).get("/openapi.json").json()
 
@@ -135,6 +136,7 @@ def test_without_a_default_repository_owner_and_repo_are_required_in_the_served_
         assert {"owner", "repo"} <= set(schema["required"])
 
 
+@pytest.mark.one_github_layout
 def test_with_a_default_repository_owner_and_repo_are_optional_but_go_together(make_client, double):
     served = make_client(default_repo=("octo-org", "webapp")).get("/openapi.json").json()
 
@@ -143,6 +145,7 @@ def test_with_a_default_repository_owner_and_repo_are_optional_but_go_together(m
         assert schema["dependentRequired"] == {"owner": ["repo"], "repo": ["owner"]}
 
 
+@pytest.mark.one_github_layout
 def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_written(make_client, double):
     client = make_client(public_base_url="https://gpt-connector.example.org", default_repo=("o", "r"))
 
@@ -158,6 +161,7 @@ def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_
         k: v for k, v in expected.items() if k != "servers"}
 
 
+@pytest.mark.one_github_layout
 def test_openapi_json_falls_back_to_the_request_base_url(make_client, double):
     client = make_client(public_base_url=None)
 

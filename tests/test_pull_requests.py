@@ -93,6 +93,7 @@ def test_list_treats_null_filters_as_defaults(client, double, pulls):
     ({"direction": "up"}, "$.direction"),
     ({"per_page": "10"}, "$.per_page"),
 ])
+@pytest.mark.one_github_layout
 def test_list_refuses_bad_filters_without_calling_github(client, double, body, path):
     response = list_prs(client, **body)
 
@@ -146,6 +147,7 @@ def test_comment_on_a_missing_number_is_not_found_after_one_read(client, double,
     (" \n\t ", "must contain a non-whitespace character"),
     ("x" * 65_537, "must be at most 65536 characters long (got 65537)"),
 ])
+@pytest.mark.one_github_layout
 def test_comment_body_limits_are_checked_before_any_github_call(client, double, pulls, text, message):
     response = comment(client, pulls["fix"], text)
 
@@ -162,6 +164,7 @@ def test_comment_of_exactly_65536_characters_is_accepted(client, double, pulls):
 
 
 @pytest.mark.parametrize("number", [0, -1, 2**31, 1.5, 0.0, "1", True, None])
+@pytest.mark.one_github_layout
 def test_comment_refuses_numbers_that_are_not_positive_integers(client, double, number):
     response = comment(client, number)
 
@@ -211,6 +214,7 @@ def test_label_refuses_a_plain_issue_number_without_writing(client, double, pull
     ([""], "$.labels[0]"),
     ("bug", "$.labels"),
 ])
+@pytest.mark.one_github_layout
 def test_label_refuses_bad_label_lists_without_calling_github(client, double, pulls, labels, path):
     response = label(client, pulls["fix"], labels)
 

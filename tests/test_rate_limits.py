@@ -39,6 +39,7 @@ def test_each_key_has_its_own_allowance(make_client, double):
     assert list_prs(client).status_code == 429
 
 
+@pytest.mark.one_github_layout
 def test_an_address_over_its_limit_is_refused_before_its_key_is_even_checked(make_client, double):
     client = make_client(ip_rate_limit=("2/minute",))
 

@@ -20,6 +20,7 @@ def read_only(make_client, double):
     return make_client(read_only=True)
 
 
+@pytest.mark.one_github_layout
 def test_the_served_schema_has_only_the_read_operations(read_only):
     served = read_only.get("/openapi.json").json()
 
@@ -30,6 +31,7 @@ def test_the_served_schema_has_only_the_read_operations(read_only):
 
 
 @pytest.mark.parametrize("path", WRITES)
+@pytest.mark.one_github_layout
 def test_write_routes_do_not_exist_and_make_no_github_call(read_only, double, path):
     response = read_only.post(path, json={"owner": OWNER, "repo": REPO, **WRITES[path]})
 

@@ -3,6 +3,8 @@ which did not; /health itself stays a plain liveness answer."""
 
 from __future__ import annotations
 
+import pytest
+
 from connector.types import Secret
 from tests.conftest import free_port
 
@@ -21,6 +23,7 @@ def test_ready_when_github_answers(make_client, double):
     assert "authorization" not in {name.lower() for name in probe.headers}
 
 
+@pytest.mark.one_github_layout
 def test_not_ready_names_github_when_it_cannot_be_reached(make_client, double):
     response = make_client(github_api_url=f"http://127.0.0.1:{free_port()}").get("/health/ready")
 
@@ -46,12 +49,14 @@ def test_not_ready_names_redis_when_it_is_down(make_client, double):
     assert response.json()["detail"] == "Not ready: redis failed; see checks."
 
 
+@pytest.mark.one_github_layout
 def test_liveness_does_not_depend_on_github(make_client, double):
     response = make_client(github_api_url=f"http://127.0.0.1:{free_port()}").get("/health")
 
     assert response.status_code == 200 and response.json() == {"ok": True}
 
 
+@pytest.mark.one_github_layout
 def test_readiness_is_not_offered_to_the_assistant(make_client, double):
     served = make_client().get("/openapi.json").json()
 

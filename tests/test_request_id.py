@@ -27,6 +27,7 @@ def test_a_sane_id_from_the_caller_is_kept_and_any_other_replaced(client, double
     assert (response.headers["x-request-id"] == offered) is kept
 
 
+@pytest.mark.one_github_layout
 def test_refusals_made_before_the_app_carry_it_too(make_client, double):
     client = make_client(max_body_bytes=2048)
 

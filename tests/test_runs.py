@@ -165,6 +165,7 @@ def test_runs_need_their_own_scopes(make_client, double, tmp_path, deploy_workfl
     assert cancel.status_code == 403 and cancel.json()["required_scope"] == "runs:cancel"
 
 
+@pytest.mark.one_github_layout
 def test_the_event_list_describes_the_catalog(make_client, double):
     from pathlib import Path
 

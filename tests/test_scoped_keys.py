@@ -52,6 +52,7 @@ def call(client, key, path, body):
     return client.post(path, json={"owner": OWNER, "repo": REPO, **body}, headers={"Authorization": f"Bearer {key}"})
 
 
+@pytest.mark.one_github_layout
 def test_a_key_without_the_operations_scope_gets_403_naming_it(app_client, double):
     response = call(app_client, READER, "/chatgpt/prs/comment", {"number": 1, "body": "hi"})
 

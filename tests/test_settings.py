@@ -120,6 +120,7 @@ def test_responses_are_checked_against_the_spec_only_when_asked():
 
 
 @pytest.mark.parametrize("validate, status", [(True, 500), (False, 200)])
+@pytest.mark.one_github_layout
 def test_a_response_that_breaks_the_spec_is_refused_only_when_checked(make_client, monkeypatch, validate, status):
     monkeypatch.setattr("connector.api.meta.get_health", lambda: {"ok": False})  # the spec says const: true
 

@@ -51,6 +51,7 @@ def known_run(client, double, run_id=7):
     return body
 
 
+@pytest.mark.one_github_layout
 def test_a_signed_delivery_updates_the_run(hooked, double):
     response = deliver(hooked, run_payload("in_progress", "in_progress"))
 
@@ -77,6 +78,7 @@ def test_a_tampered_body_fails_the_signature(hooked, double):
     assert known_run(hooked, double) is None
 
 
+@pytest.mark.one_github_layout
 def test_a_replayed_delivery_is_refused_and_not_applied_twice(hooked, double):
     first = deliver(hooked, run_payload("in_progress", "in_progress"), delivery="d-1")
     deliver(hooked, run_payload("completed", "completed", "success", updated_at="2026-11-23T10:05:00Z"))
@@ -89,6 +91,7 @@ def test_a_replayed_delivery_is_refused_and_not_applied_twice(hooked, double):
     assert known_run(hooked, double)["run"]["status"] == "completed"
 
 
+@pytest.mark.one_github_layout
 def test_an_older_state_arriving_late_does_not_replace_a_newer_one(hooked, double):
     deliver(hooked, run_payload("completed", "completed", "success", updated_at="2026-11-23T10:05:00Z"))
 
@@ -97,6 +100,7 @@ def test_an_older_state_arriving_late_does_not_replace_a_newer_one(hooked, doubl
     assert known_run(hooked, double)["run"]["conclusion"] == "success"
 
 
+@pytest.mark.one_github_layout
 def test_ping_answers_200_and_other_events_are_acknowledged(hooked):
     client = hooked
 
@@ -105,6 +109,7 @@ def test_ping_answers_200_and_other_events_are_acknowledged(hooked):
                    event="pull_request").status_code == 202
 
 
+@pytest.mark.one_github_layout
 def test_a_job_delivery_records_the_first_failing_step(hooked, double):
     job = {"action": "completed", "repository": {"full_name": f"{OWNER}/{REPO}"}, "workflow_job": {
         "id": 70, "run_id": 7, "name": "deploy", "status": "completed", "conclusion": "failure",
@@ -119,6 +124,7 @@ def test_a_job_delivery_records_the_first_failing_step(hooked, double):
         {"name": "deploy", "status": "completed", "conclusion": "failure", "failed_step": "Push image"}]
 
 
+@pytest.mark.one_github_layout
 def test_without_a_secret_the_route_does_not_exist(client):
     response = deliver(client, run_payload("completed", "completed", "success"))
 

@@ -22,8 +22,10 @@ classes) that were read on 3.3.0; ``pyproject.toml`` pins Connexion to ``<3.4`` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 import typing as t
 from functools import lru_cache
 from importlib import resources
@@ -59,8 +61,62 @@ class OpenAPI31Specification(OpenAPISpecification):
         validate_document(spec)
 
 
+# Digests of documents that passed validate_document. Every app a process builds (one per worker,
+# and one per test in the suite) validates the same few documents; checking one costs ~100-300 ms,
+# hashing it under 1 ms. Only passes are remembered, so an invalid document is checked (and its
+# first error reported) every time.
+_VALID_DIGESTS: dict[bytes, None] = {}
+_VALID_DIGESTS_MAX = 32
+_VALID_DIGESTS_LOCK = threading.Lock()
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def validate_document(spec: dict) -> None:
-    """Raise :class:`InvalidSpecification` naming the first place ``spec`` breaks OpenAPI 3.1."""
+    """Raise :class:`InvalidSpecification` naming the first place ``spec`` breaks OpenAPI 3.1.
+
+    A document equal to one that passed before (same canonical JSON, and made only of JSON's own
+    types) is not checked again; any other document gets the full check.
+    """
+    digest = _document_digest(spec)
+    if digest is not None and digest in _VALID_DIGESTS:
+        return
+    _check_document(spec)
+    if digest is not None:
+        with _VALID_DIGESTS_LOCK:
+            _VALID_DIGESTS[digest] = None
+            while len(_VALID_DIGESTS) > _VALID_DIGESTS_MAX:
+                del _VALID_DIGESTS[next(iter(_VALID_DIGESTS))]
+
+
+def _document_digest(spec: t.Any) -> bytes | None:
+    """SHA-256 of ``spec``'s canonical JSON; None unless it holds only dicts with string keys,
+    lists and JSON scalars (JSON would blur an int key or a tuple into what validates differently)."""
+    if not _json_native(spec):
+        return None
+    try:
+        text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _json_native(root: t.Any) -> bool:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            if any(type(key) is not str for key in node):
+                return False
+            stack.extend(node.values())
+        elif kind is list:
+            stack.extend(node)
+        elif kind not in _JSON_SCALARS:
+            return False
+    return True
+
+
+def _check_document(spec: dict) -> None:
     if not str(spec.get("openapi", "")).startswith("3.1."):
         raise InvalidSpecification(f"expected an OpenAPI 3.1 document, got openapi: {spec.get('openapi')!r}")
     error = jsonschema.exceptions.best_match(_openapi_meta_validator().iter_errors(spec))
