@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, TextIO
@@ -80,16 +81,19 @@ log = logging.getLogger(__name__)
 MAX_MCP_REQUEST_BYTES = max(MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES) + 4096
 
 
-def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_http: bool = True) -> AsyncApp:
+def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_http: bool = True,
+               clock: Callable[[], float] = time.time) -> AsyncApp:
     """The connector for ``settings``. ``audit_stream`` replaces stdout for the audit log when
     CONNECTOR_AUDIT_LOG is unset, and ``over_http=False`` says nobody reaches the app over HTTP
-    (``connector mcp --stdio``, which speaks MCP on stdout and has no public URL to warn about)."""
+    (``connector mcp --stdio``, which speaks MCP on stdout and has no public URL to warn about).
+    ``clock`` times what the app does every so often (re-reading the keys file, looking up GitHub
+    quota blocks other instances shared): tests move it on instead of sleeping."""
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
-    keys = KeyRing(settings.api_keys, settings.keys_file)
+    keys = KeyRing(settings.api_keys, settings.keys_file, clock=clock)
     writes = write_operation_ids(document)
     metrics = metrics_for(settings)
-    github = github_client(settings, listener=_github_listener(metrics))
+    github = github_client(settings, listener=_github_listener(metrics), clock=clock)
     runs, claims, limits, oauth_records = _stores(settings)
     oauth = _oauth(settings, keys, oauth_records)
     auth = Authenticator(keys, verifier=oauth.verifier if oauth is not None else None,

@@ -210,8 +210,8 @@ def make_settings(github_double: GitHubDouble) -> Callable[..., Settings]:
 
 @pytest.fixture
 def make_client(make_settings: Callable[..., Settings]):
-    def make(**overrides: Any):
-        return create_app(make_settings(**overrides)).test_client(
+    def make(clock: Callable[[], float] = time.time, **overrides: Any):
+        return create_app(make_settings(**overrides), clock=clock).test_client(
             headers={"Authorization": f"Bearer {API_KEY}"}
         )
 
@@ -294,6 +294,19 @@ def eventually(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
             pytest.fail(f"still false after {timeout} s: {getattr(condition, '__name__', condition)}")
         time.sleep(0.02)
     return value
+
+
+class Clock:
+    """A clock a test moves on (``create_app(..., clock=)``), to cross a time boundary without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def free_port() -> int:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from connector.github.quota import SHARED_LOOKUP_SECONDS
 from connector.types import Secret
-from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO, eventually
+from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO, Clock, eventually
 
 BASE = f"/repos/{OWNER}/{REPO}"
 
@@ -217,12 +215,13 @@ def empty_redis(redis_url):
 
 
 def test_a_limit_one_instance_hears_of_stops_the_others_sharing_redis(make_client, double, pr, empty_redis):
-    first, second = make_client(redis_url=Secret(empty_redis)), make_client(redis_url=Secret(empty_redis))
+    clock = Clock()
+    first, second = make_client(redis_url=Secret(empty_redis)), make_client(redis_url=Secret(empty_redis), clock=clock)
     assert list_prs(second).status_code == 200  # before the limit: second looks in Redis, finds nothing
     double.rate_limit_secondary("GET", f"{BASE}/pulls", retry_after=30)
     assert list_prs(first).status_code == 429  # GitHub tells the first instance
     sent = len(double.requests)
-    time.sleep(SHARED_LOOKUP_SECONDS + 0.1)  # the second instance looks in Redis at most this often
+    clock.advance(SHARED_LOOKUP_SECONDS + 0.1)  # the second instance looks in Redis at most this often
 
     refused = list_prs(second)
 

@@ -21,7 +21,7 @@ from connector.app import create_app
 from connector.config.settings import SettingsError
 from connector.oauth.signing import SigningKeys
 from connector.types import Secret
-from tests.conftest import API_KEY, ISSUED_TOKENS, OWNER, REPO, eventually, keys_file_with
+from tests.conftest import API_KEY, ISSUED_TOKENS, OWNER, REPO, Clock, keys_file_with
 from tests.oauth_client import REDIRECT_URI, Flow, hidden_inputs, pkce, signing_key_pem
 
 BASE = "https://connector.example.com"
@@ -31,9 +31,9 @@ READER_KEY = "reader-key-0123456789abcdef0123"
 
 @pytest.fixture
 def oauth_app(make_settings):
-    def make(**overrides):
+    def make(clock=time.time, **overrides):
         settings = make_settings(oauth="embedded", oauth_signing_key=Secret(PEM), public_base_url=BASE, **overrides)
-        return create_app(settings)
+        return create_app(settings, clock=clock)
     return make
 
 
@@ -75,6 +75,7 @@ def forged(claims: dict, *, key=None, headers=None, algorithm="ES256") -> str:
 
 # -- discovery --------------------------------------------------------------------------------------
 
+@pytest.mark.one_github_layout
 def test_a_request_without_a_token_is_told_where_to_sign_in(http, double):
     answer = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
 
@@ -88,6 +89,7 @@ def test_a_request_without_a_token_is_told_where_to_sign_in(http, double):
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_the_metadata_documents_name_each_other(http):
     resource = http.get("/.well-known/oauth-protected-resource/mcp").json()
     assert resource["resource"] == f"{BASE}/mcp"
@@ -118,6 +120,7 @@ def test_signing_in_with_an_api_key_gives_tokens_that_act_as_that_key(flow, http
     assert [pull["number"] for pull in listed.json()["pull_requests"]] == [pr]
 
 
+@pytest.mark.one_github_layout
 def test_a_token_never_gets_more_than_the_key_or_what_was_asked(oauth_app, tmp_path, double, pr):
     keys = keys_file_with(tmp_path / "keys.toml", "reader", READER_KEY, ["prs:read"], repos=[f"{OWNER}/{REPO}"])
     http = oauth_app(keys_file=keys).test_client(base_url=BASE, follow_redirects=False)
@@ -138,6 +141,7 @@ def test_a_token_never_gets_more_than_the_key_or_what_was_asked(oauth_app, tmp_p
     assert [r.method for r in double.requests] == []
 
 
+@pytest.mark.one_github_layout
 def test_a_refresh_token_rotates_and_a_reused_one_ends_the_grant(flow, http, double):
     first = signed_in(flow)
     second = flow.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
@@ -153,6 +157,7 @@ def test_a_refresh_token_rotates_and_a_reused_one_ends_the_grant(flow, http, dou
     assert after.status_code == 400  # the whole grant ended, the newest refresh token with it
 
 
+@pytest.mark.one_github_layout
 def test_a_code_works_once_and_a_second_use_ends_what_it_opened(flow):
     verifier, challenge = pkce()
     code = flow.code_from(flow.consent(flow.authorize(challenge=challenge), API_KEY))["code"]
@@ -166,6 +171,7 @@ def test_a_code_works_once_and_a_second_use_ends_what_it_opened(flow):
     assert flow.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"]).status_code == 400
 
 
+@pytest.mark.one_github_layout
 def test_denying_sends_the_person_back_with_access_denied(flow):
     page = flow.authorize(challenge=pkce()[1])
     back = flow.code_from(flow.consent(page, "", decision="deny"))
@@ -179,12 +185,14 @@ def test_denying_sends_the_person_back_with_access_denied(flow):
     (None, None, "PKCE is required"),
     ("x" * 43, "plain", "S256"),
 ])
+@pytest.mark.one_github_layout
 def test_pkce_is_required_and_only_s256(flow, challenge, method, words):
     answer = flow.authorize(challenge=challenge, method=method)
     back = flow.code_from(answer)  # the client and redirect URI are known, so the error goes back to it
     assert back["error"] == "invalid_request" and words in back["error_description"]
 
 
+@pytest.mark.one_github_layout
 def test_a_wrong_verifier_gets_no_token(flow):
     _, challenge = pkce()
     code = flow.code_from(flow.consent(flow.authorize(challenge=challenge), API_KEY))["code"]
@@ -200,12 +208,14 @@ def test_a_wrong_verifier_gets_no_token(flow):
     "https://chatgpt.com/connector/oauth/x/../../../elsewhere",
     "http://chatgpt.com/connector/oauth/x",
 ])
+@pytest.mark.one_github_layout
 def test_registration_refuses_redirects_the_operator_does_not_allow(http, redirect):
     answer = Flow(http, BASE, redirect_uri=redirect).register()
     assert answer.status_code == 400
     assert answer.json()["error"] in ("invalid_redirect_uri", "invalid_client_metadata")
 
 
+@pytest.mark.one_github_layout
 def test_an_unregistered_redirect_gets_an_error_page_never_a_redirect(flow):
     answer = flow.authorize(challenge=pkce()[1], redirect_uri="https://chatgpt.com/connector/oauth/other")
     assert answer.status_code == 400
@@ -213,11 +223,13 @@ def test_an_unregistered_redirect_gets_an_error_page_never_a_redirect(flow):
     assert "not set up for this connector" in answer.text
 
 
+@pytest.mark.one_github_layout
 def test_an_unknown_client_gets_an_error_page(http):
     answer = Flow(http, BASE, client_id="no-such-client").authorize(challenge=pkce()[1])
     assert answer.status_code == 400 and "location" not in answer.headers
 
 
+@pytest.mark.one_github_layout
 def test_the_consent_form_needs_the_cookie_its_page_set(flow, http):
     page = flow.authorize(challenge=pkce()[1])
     fields = {**hidden_inputs(page.text), "api_key": API_KEY, "decision": "allow"}
@@ -226,6 +238,7 @@ def test_the_consent_form_needs_the_cookie_its_page_set(flow, http):
     assert forged_post.status_code == 403 and "location" not in forged_post.headers
 
 
+@pytest.mark.one_github_layout
 def test_a_wrong_key_on_the_consent_page_can_be_retried_a_few_times(flow):
     page = flow.authorize(challenge=pkce()[1])
     for _ in range(4):
@@ -234,6 +247,7 @@ def test_a_wrong_key_on_the_consent_page_can_be_retried_a_few_times(flow):
     assert "Too many wrong keys" in flow.consent(page, "not-the-key").text
 
 
+@pytest.mark.one_github_layout
 def test_the_consent_page_cannot_be_framed_and_loads_nothing(flow):
     page = flow.authorize(challenge=pkce()[1])
     policy = page.headers["content-security-policy"]
@@ -244,6 +258,7 @@ def test_the_consent_page_cannot_be_framed_and_loads_nothing(flow):
     assert "Comment on pull requests" in page.text and "chatgpt.com" in page.text
 
 
+@pytest.mark.one_github_layout
 def test_registration_is_rate_limited_per_address(http):
     answers = [Flow(http, BASE).register().status_code for _ in range(21)]
     assert answers[:20] == [201] * 20 and answers[20] == 429
@@ -261,6 +276,7 @@ def test_registration_is_rate_limited_per_address(http):
     ("alg none", lambda: _unsigned({"iss": BASE, "aud": f"{BASE}/mcp", "sub": "key:x", "exp": int(time.time()) + 60})),
     ("HMAC with the public key", lambda: _hmac_with_public_key()),
 ], ids=lambda value: value if isinstance(value, str) else "")
+@pytest.mark.one_github_layout
 def test_a_token_this_server_did_not_issue_for_itself_is_refused(http, double, case, token):
     answer = list_prs(http, token())
 
@@ -271,7 +287,8 @@ def test_a_token_this_server_did_not_issue_for_itself_is_refused(http, double, c
 
 def test_a_token_stops_working_when_its_key_is_removed(oauth_app, tmp_path, double):
     keys = keys_file_with(tmp_path / "keys.toml", "reader", READER_KEY, ["prs:read"])
-    http = oauth_app(keys_file=keys).test_client(base_url=BASE, follow_redirects=False)
+    clock = Clock()
+    http = oauth_app(keys_file=keys, clock=clock).test_client(base_url=BASE, follow_redirects=False)
     flow = Flow(http, BASE)
     flow.register()
     tokens = signed_in(flow, READER_KEY, scope="prs:read")
@@ -281,7 +298,9 @@ def test_a_token_stops_working_when_its_key_is_removed(oauth_app, tmp_path, doub
     later = time.time() + 5
     os.utime(keys, (later, later))
 
-    eventually(lambda: list_prs(http, tokens["access_token"]).status_code == 401)  # the file is re-read each second
+    clock.advance(1.1)  # the keys file is re-read at most once a second
+
+    assert list_prs(http, tokens["access_token"]).status_code == 401
     assert flow.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"]).status_code == 400
 
 
@@ -294,6 +313,7 @@ def test_api_keys_can_be_refused_on_mcp_only(oauth_app, double):
 
 # -- settings -------------------------------------------------------------------------------------------
 
+@pytest.mark.one_github_layout
 def test_the_embedded_server_needs_a_signing_key_and_an_https_issuer_outside_the_sandbox(make_settings):
     with pytest.raises(SettingsError, match="CONNECTOR_OAUTH_SIGNING_KEY_FILE"):
         make_settings(oauth="embedded", public_base_url=BASE)
@@ -346,6 +366,7 @@ def test_the_audit_log_names_the_client_and_the_grant_never_the_token(oauth_app,
 
 # -- pre-registered clients, several instances, revocation ------------------------------------------
 
+@pytest.mark.one_github_layout
 def test_a_client_the_operator_added_signs_in_with_its_secret(oauth_app, tmp_path, double, make_settings):
     from connector.ops.oauth_admin import new_client_entry
 
@@ -391,6 +412,7 @@ def test_a_sign_in_started_on_one_instance_finishes_on_another_and_can_be_revoke
     assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
 
 
+@pytest.mark.one_github_layout
 def test_revoking_every_sign_in_of_a_key(make_settings, double, redis_url):
     from connector.ops.oauth_admin import revoke
 
@@ -405,6 +427,7 @@ def test_revoking_every_sign_in_of_a_key(make_settings, double, redis_url):
         assert flow.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"]).status_code == 400
 
 
+@pytest.mark.one_github_layout
 def test_the_served_schema_offers_the_sign_in_beside_the_api_key(http):
     from openapi_spec_validator import validate
 
@@ -417,6 +440,7 @@ def test_the_served_schema_offers_the_sign_in_beside_the_api_key(http):
                                                                           {"oauth": ["prs:write"]}]
 
 
+@pytest.mark.one_github_layout
 def test_connector_check_reports_the_oauth_setup(tmp_path):
     from connector.ops.doctor import run_checks
 
@@ -435,6 +459,7 @@ def test_connector_check_reports_the_oauth_setup(tmp_path):
     assert {check.name: check for check in run_checks(environ)}["OAuth signing key"].status == "fail"
 
 
+@pytest.mark.one_github_layout
 def test_a_tool_call_refused_for_scope_carries_the_challenge_for_chatgpt(oauth_app, tmp_path, double, pr):
     keys = keys_file_with(tmp_path / "keys.toml", "reader", READER_KEY, ["prs:read"])
     app = oauth_app(keys_file=keys)
@@ -455,6 +480,7 @@ def test_a_tool_call_refused_for_scope_carries_the_challenge_for_chatgpt(oauth_a
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_the_discovery_documents_are_valid_by_their_rfcs(http):
     from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 

@@ -90,10 +90,12 @@ def test_its_tokens_are_accepted_with_the_scopes_it_granted(http, issuer, double
     assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
 
 
+@pytest.mark.one_github_layout
 def test_the_protected_resource_names_it_as_the_authorization_server(http, issuer):
     assert http.get("/.well-known/oauth-protected-resource/mcp").json()["authorization_servers"] == [issuer]
 
 
+@pytest.mark.one_github_layout
 def test_a_token_it_issued_for_another_resource_is_refused(make_settings, double, issuer):
     app = create_app(make_settings(oauth_issuer=issuer, oauth_audience="https://another.example/mcp",
                                    public_base_url=BASE))
@@ -103,6 +105,7 @@ def test_a_token_it_issued_for_another_resource_is_refused(make_settings, double
     assert double.requests == []
 
 
+@pytest.mark.one_github_layout
 def test_a_token_with_its_signature_altered_is_refused(http, issuer, double):
     head, body, signature = access_token(issuer).split(".")
     tampered = f"{head}.{body}.{signature[:-4]}{'AAAA' if not signature.endswith('AAAA') else 'BBBB'}"

@@ -16,7 +16,7 @@ import pytest
 from connector.app import create_app
 from connector.config.keys import KeyRing, KeysFileError, parse_keys_file
 from connector.config.settings import Settings, SettingsError
-from tests.conftest import OWNER, REPO
+from tests.conftest import OWNER, REPO, Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 READER, WRITER = "reader-key-0123456789abcdef", "writer-key-0123456789abcdef"
@@ -82,23 +82,25 @@ def test_a_keys_own_repositories_limit_it_further(app_client, double):
 
 
 def test_the_keys_file_is_reread_when_it_changes(make_settings, keys_file, double):
-    client = create_app(make_settings(api_keys=(), keys_file=keys_file)).test_client()
+    clock = Clock()
+    client = create_app(make_settings(api_keys=(), keys_file=keys_file), clock=clock).test_client()
     newcomer = "newcomer-key-0123456789abcdef"
     assert call(client, newcomer, "/chatgpt/prs/list", {}).status_code == 401
 
     write_keys(keys_file, entry("newcomer", newcomer, '["prs:read"]'))
     os.utime(keys_file, (time.time() + 5, time.time() + 5))
-    time.sleep(1.1)  # the file is checked at most once a second
+    clock.advance(1.1)  # the file is checked at most once a second
 
     assert call(client, newcomer, "/chatgpt/prs/list", {}).status_code == 200
     assert call(client, READER, "/chatgpt/prs/list", {}).status_code == 401  # rotated out
 
 
 def test_a_malformed_update_keeps_the_previous_keys_and_says_why(make_settings, keys_file, double, caplog):
-    client = create_app(make_settings(api_keys=(), keys_file=keys_file)).test_client()
+    clock = Clock()
+    client = create_app(make_settings(api_keys=(), keys_file=keys_file), clock=clock).test_client()
     keys_file.write_text("[[keys]]\nname = 'broken'\n")
     os.utime(keys_file, (time.time() + 5, time.time() + 5))
-    time.sleep(1.1)
+    clock.advance(1.1)
 
     with caplog.at_level(logging.WARNING, logger="connector"):
         response = call(client, READER, "/chatgpt/prs/list", {})

@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,8 @@ class KeyRing:
     """Every key the connector accepts; the keys file is re-read when its modification time changes."""
 
     def __init__(self, env_keys: Iterable[Secret] = (), keys_file: Path | None = None,
-                 recheck_seconds: float = 1.0) -> None:
+                 recheck_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._env_keys = tuple(ApiKey(f"key-{i}", digest(key.reveal()), frozenset(SCOPES), RepoAllowlist())
                                for i, key in enumerate(env_keys, start=1))
         self._file = keys_file
@@ -139,7 +140,7 @@ class KeyRing:
     def _current_file_keys(self) -> tuple[ApiKey, ...]:
         if self._file is None:
             return ()
-        now = time.monotonic()
+        now = self._clock()
         if now - self._checked < self._recheck:
             return self._file_keys
         with self._lock:

@@ -78,14 +78,15 @@ def read_retry() -> Retry:
     )
 
 
-def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] | None = None) -> GitHub | None:
+def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] | None = None,
+                  clock: Callable[[], float] = time.time) -> GitHub | None:
     """The client for the credentials the settings name (a token or a GitHub App), if any;
     ``listener`` hears of every answer GitHub gives it. With Redis, what GitHub says about its
-    rate limits is shared with every process (connector.github.quota)."""
+    rate limits is shared with every process (connector.github.quota), looked up by ``clock``."""
     shared = SharedBlocks(settings.redis_url.reveal()) if settings.redis_url is not None else None
     if settings.github_token is not None:
         return GitHub(base_url=settings.github_api_url, token=settings.github_token, timeout=settings.github_timeout,
-                      listener=listener, quota=GitHubQuota(shared=shared))
+                      listener=listener, quota=GitHubQuota(clock=clock, shared=shared))
     if settings.github_app_id is not None and settings.github_app_private_key is not None:
         credentials = AppCredentials(
             app_id=settings.github_app_id, private_key=settings.github_app_private_key,
@@ -93,7 +94,7 @@ def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] |
             timeout=settings.github_timeout, user_agent=USER_AGENT, retry=read_retry(),
         )
         return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout,
-                      listener=listener, quota=GitHubQuota(shared=shared))
+                      listener=listener, quota=GitHubQuota(clock=clock, shared=shared))
     return None
 
 
