@@ -113,10 +113,35 @@ def advertised_document(document: dict[str, Any], catalog: EventCatalog | None =
     for name in list(schemes):
         if name not in used:
             del schemes[name]
+    _drop_unreferenced_schemas(served)
     if catalog is not None:
         for schema in _event_schemas(served):
             catalog.advertise_names(schema, name_field=schema["x-connector-event"]["name"])
     return served
+
+
+def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
+    """Remove the component schemas no advertised operation reaches (the hidden routes' own), so
+    the served document describes nothing it does not serve."""
+    schemas = document["components"]["schemas"]
+    reached: set[str] = set()
+    pending: list[Any] = [document["paths"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/"):
+                _, _, kind, name = ref.split("/", 3)
+                if kind == "schemas" and name not in reached and name in schemas:
+                    reached.add(name)
+                    pending.append(schemas[name])
+                elif kind != "schemas":  # a shared response or parameter: its schemas are reached too
+                    pending.append(document["components"].get(kind, {}).get(name))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    for name in set(schemas) - reached:
+        del schemas[name]
 
 
 def served_json(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> str:
