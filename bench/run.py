@@ -49,6 +49,7 @@ from connector.ghdouble import GitHubDouble, seed_demo  # noqa: E402
 
 TOKEN = "bench-github-token-0123456789"
 API_KEY = "bench-api-key-0123456789abcdef"
+OAUTH_ISSUER = "https://bench.example"  # the connectors' PUBLIC_BASE_URL in bench/serve.py
 LIST_BODY = {"state": "all", "per_page": 20}
 
 
@@ -69,12 +70,12 @@ def pin(cpu: int) -> Callable[[], None] | None:
 class Server:
     python = sys.executable  # set from --python
 
-    def __init__(self, kind: str, github_url: str = "-") -> None:
+    def __init__(self, kind: str, github_url: str = "-", env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [self.python, str(ROOT / "bench" / "serve.py"), kind, str(self.port), github_url, TOKEN, API_KEY],
-            preexec_fn=pin(1 if kind == "double" else 0))
+            preexec_fn=pin(1 if kind == "double" else 0), env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -103,19 +104,23 @@ def timed_calls(session: requests.Session, url: str, count: int) -> list[float]:
     samples = []
     for _ in range(count):
         start = time.perf_counter()
-        response = session.post(url, json=LIST_BODY, headers={"Authorization": f"Bearer {API_KEY}"})
+        response = session.post(url, json=LIST_BODY)  # the session carries the credential
         samples.append(time.perf_counter() - start)
         assert response.status_code == 200, response.text
     return samples
 
 
-def overhead(connectors: dict[str, Server], bare: Server, total: int) -> dict[str, dict[str, float]]:
+def overhead(connectors: dict[str, Server], bare: Server, total: int,
+             credentials: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """For each server: its median latency, server CPU time per request and, for each connector,
     the median of its per-round latency ratios against the bare app (rounds interleave all the
-    servers, so a noisy neighbour hits them alike)."""
+    servers, so a noisy neighbour hits them alike). Each connector is called with the API key, or
+    the credential ``credentials`` names for it (an OAuth access token)."""
     servers = {**connectors, "bare": bare}
     urls = {name: f"{server.url}/chatgpt/prs/list" for name, server in connectors.items()} | {"bare": f"{bare.url}/list"}
     sessions = {name: requests.Session() for name in servers}
+    for name, session in sessions.items():
+        session.headers["Authorization"] = f"Bearer {(credentials or {}).get(name, API_KEY)}"
     for name in servers:  # warm up connections, validators and caches
         timed_calls(sessions[name], urls[name], 100)
     samples: dict[str, list[float]] = {name: [] for name in servers}
@@ -262,17 +267,21 @@ def main() -> None:
     github = Server("double")
     connector, bare = Server("connector", github.url), Server("bare", github.url)
     validating = Server("connector-validating", github.url)
+    key_file, access_token = oauth_credentials()
+    with_oauth = Server("connector-oauth", github.url, env={"BENCH_OAUTH_KEY_FILE": key_file})
     try:
         time.sleep(0.5)
         rss_idle = connector.rss_mb()
-        latency = overhead({"connector": connector, "validating": validating}, bare, args.requests)
+        latency = overhead({"connector": connector, "validating": validating, "oauth": with_oauth}, bare,
+                           args.requests, credentials={"oauth": access_token})
         rss_sequential = connector.rss_mb()
         rps, errors = throughput(connector, args.concurrency, args.seconds)
         bare_rps, _ = throughput(bare, args.concurrency, args.seconds)
         rss_concurrent = connector.rss_mb()
     finally:
-        for server in (connector, validating, bare, github):
+        for server in (connector, validating, with_oauth, bare, github):
             server.stop()
+        os.unlink(key_file)
 
     # Call counts need the double's request log, so this double runs in this process.
     double = GitHubDouble(token=TOKEN).start()
@@ -295,6 +304,11 @@ def main() -> None:
           f"interleaved rounds) | {default['ratio']:.2f} ({default['ms']:.2f} ms / {floor['ms']:.2f} ms) | ≤ 1.5 |")
     print(f"| overhead ratio with response validation on (CONNECTOR_VALIDATE_RESPONSES=true, as in the tests) | "
           f"{checked['ratio']:.2f} ({checked['ms']:.2f} ms / {floor['ms']:.2f} ms) | — |")
+    oauth = latency["oauth"]
+    print(f"| overhead ratio with OAuth on (CONNECTOR_OAUTH=embedded), called with an access token | "
+          f"{oauth['ratio']:.2f} ({oauth['ms']:.2f} ms / {floor['ms']:.2f} ms) | ≤ 1.5 |")
+    print(f"| server CPU time per request, connector / with an access token | {default['cpu_ms']:.2f} ms / "
+          f"{oauth['cpu_ms']:.2f} ms | — |")
     print(f"| server CPU time per request, connector / with response validation / bare | {default['cpu_ms']:.2f} ms / "
           f"{checked['cpu_ms']:.2f} ms / {floor['cpu_ms']:.2f} ms | — |")
     print(f"| throughput, one worker, {args.concurrency} clients | {rps:.0f} req/s "
@@ -309,6 +323,32 @@ def main() -> None:
           f"{paced:.2f} s / {unpaced:.3f} s | — |")
     for name, count in counts.items():
         print(f"| GitHub calls: {name} | {count} | minimum |")
+
+
+def oauth_credentials() -> tuple[str, str]:
+    """A signing-key file for the OAuth connector, and an access token it signed for the bench's
+    API key (the connector verifies it on the first request and finds it verified after that)."""
+    import tempfile
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from connector.config.keys import KeyRing
+    from connector.oauth.signing import SigningKeys
+    from connector.oauth.tokens import TokenIssuer
+    from connector.types import Secret
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    handle, path = tempfile.mkstemp(suffix=".pem")
+    os.write(handle, pem.encode())
+    os.close(handle)
+    key = KeyRing((Secret(API_KEY),)).find(API_KEY)
+    assert key is not None
+    token = TokenIssuer(SigningKeys.from_pem(Secret(pem)), lifetime=3600).issue(
+        issuer=OAUTH_ISSUER, subject=key.subject, client_id="bench", scopes=["prs:read"],
+        audience=OAUTH_ISSUER + "/mcp", grant_id="bench", key_name=key.name)
+    return path, token
 
 
 def _cpu() -> str:

@@ -1,20 +1,22 @@
 """A server process for the benchmark: the connector, a bare ASGI app making the same GitHub call,
 or the GitHub double (in a process of its own, so the load generator does not slow it down).
 
-    python bench/serve.py connector|connector-validating|bare PORT GITHUB_URL GITHUB_TOKEN API_KEY
+    python bench/serve.py connector|connector-validating|connector-oauth|bare PORT GITHUB_URL GITHUB_TOKEN API_KEY
     python bench/serve.py double PORT - GITHUB_TOKEN -
 
 Both use the connector's own GitHub client, so the GitHub call costs the same and the difference
 between them is what the connector adds: Connexion's middleware (routing, bearer auth, request
 validation, and response validation where it is on), the error handling and the response shaping.
 "connector" runs with the production default settings, "connector-validating" with response
-validation on as in the test suite.
+validation on as in the test suite, "connector-oauth" as its own OAuth authorization server (the
+signing key from the file BENCH_OAUTH_KEY_FILE names), called with an access token.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -86,6 +88,9 @@ def main() -> None:
                             public_base_url="https://bench.example")
         if kind == "connector-validating":
             settings = dataclasses.replace(settings, validate_responses=True)
+        if kind == "connector-oauth":  # the embedded authorization server's tokens accepted beside keys
+            pem = Path(os.environ["BENCH_OAUTH_KEY_FILE"]).read_text()
+            settings = dataclasses.replace(settings, oauth="embedded", oauth_signing_key=Secret(pem)).validated()
         app = create_app(settings)
     else:
         app = bare_app(GitHub(base_url=github_url, token=Secret(token), timeout=10))

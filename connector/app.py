@@ -70,6 +70,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .state.runs import MemoryRunStore
 
 if TYPE_CHECKING:
+    from .oauth.metadata_documents import MetadataDocuments
     from .oauth.setup import OAuth
 
 __all__ = ["create_app", "app_from_environment"]
@@ -82,12 +83,13 @@ MAX_MCP_REQUEST_BYTES = max(MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTE
 
 
 def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_http: bool = True,
-               clock: Callable[[], float] = time.time) -> AsyncApp:
+               clock: Callable[[], float] = time.time, client_documents: MetadataDocuments | None = None) -> AsyncApp:
     """The connector for ``settings``. ``audit_stream`` replaces stdout for the audit log when
     CONNECTOR_AUDIT_LOG is unset, and ``over_http=False`` says nobody reaches the app over HTTP
     (``connector mcp --stdio``, which speaks MCP on stdout and has no public URL to warn about).
     ``clock`` times what the app does every so often (re-reading the keys file, looking up GitHub
-    quota blocks other instances shared): tests move it on instead of sleeping."""
+    quota blocks other instances shared): tests move it on instead of sleeping. ``client_documents``
+    fetches OAuth client ID metadata documents (connector.oauth.metadata_documents has the default)."""
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
     keys = KeyRing(settings.api_keys, settings.keys_file, clock=clock)
@@ -95,7 +97,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     metrics = metrics_for(settings)
     github = github_client(settings, listener=_github_listener(metrics), clock=clock)
     runs, claims, limits, oauth_records = _stores(settings)
-    oauth = _oauth(settings, keys, oauth_records)
+    oauth = _oauth(settings, keys, oauth_records, client_documents)
     auth = Authenticator(keys, verifier=oauth.verifier if oauth is not None else None,
                          public_base_url=settings.public_base_url, embedded=oauth is not None and oauth.server is not None,
                          mcp_api_keys=settings.mcp_api_keys, operation_scopes=operation_scopes(document))
@@ -218,13 +220,14 @@ def _record_consumers(audit: AuditLog, metrics: Metrics | None) -> list[Callable
     return [audit.write] if metrics is None else [audit.write, metrics.request]
 
 
-def _oauth(settings: Settings, keys: KeyRing, records: OAuthStore) -> OAuth | None:
+def _oauth(settings: Settings, keys: KeyRing, records: OAuthStore,
+           client_documents: MetadataDocuments | None) -> OAuth | None:
     """OAuth for these settings, if it is on; Authlib and the server are imported only then (~50 ms)."""
     if settings.oauth_mode == "off":
         return None
     from .oauth.setup import oauth_for
 
-    return oauth_for(settings, keys, records)
+    return oauth_for(settings, keys, records, client_documents)
 
 
 def _add_oauth_routes(app: AsyncApp, oauth: OAuth, auth: Authenticator) -> None:

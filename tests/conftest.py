@@ -315,6 +315,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium, driven by Selenium through chromedriver (given by path, so
+    Selenium downloads nothing). .ci/run installs both; in CI a missing one fails the test."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        message = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # Selenium logs every command it sends the browser at DEBUG, the keys it types included: that
+    # is the tests' client talking, not the connector, whose own logs are still swept.
+    logging.getLogger("selenium").setLevel(logging.INFO)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    yield session
+    session.quit()
+
+
 class LiveServer:
     """The connector under uvicorn on a loopback port, in a background thread."""
 

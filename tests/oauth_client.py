@@ -7,8 +7,10 @@ import base64
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from html import unescape
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -88,3 +90,29 @@ class Flow:
                             code_verifier=verifier, resource=f"{self.base_url}/mcp")
         assert answer.status_code == 200, answer.text
         return answer.json()
+
+
+class Callback:
+    """The client's redirect URI on this machine (RFC 8252): it keeps the query it was sent."""
+
+    def __init__(self) -> None:
+        received: list[dict[str, str]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                received.append({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(b"<title>Signed in</title><p>You can close this window.")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received = received
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()

@@ -4,22 +4,14 @@ with the code, the token exchange, then MCP tools/list and a tool call with the 
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import anyio
 import httpx2
-import pytest
 import requests
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -27,54 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from connector.app import create_app
 from connector.types import Secret
 from tests.conftest import API_KEY, ISSUED_TOKENS, OWNER, REPO, LiveServer, eventually, free_port
-from tests.oauth_client import pkce, signing_key_pem
-
-# Selenium logs every command it sends the browser at DEBUG, the keys it types included: that is
-# this test's client talking, not the connector, whose own logs are still swept.
-logging.getLogger("selenium").setLevel(logging.INFO)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        message = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    session = webdriver.Chrome(service=Service(driver), options=options)  # a driver path: no download
-    yield session
-    session.quit()
-
-
-class Callback:
-    """The client's redirect URI on this machine (RFC 8252): it keeps the query it was sent."""
-
-    def __init__(self) -> None:
-        received: list[dict[str, str]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                received.append({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.end_headers()
-                self.wfile.write(b"<title>Signed in</title><p>You can close this window.")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.received = received
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
+from tests.oauth_client import Callback, pkce, signing_key_pem
 
 
 def test_an_mcp_client_signs_in_through_the_consent_page_in_a_browser(make_settings, double, pr, browser):

@@ -200,3 +200,62 @@ def test_a_client_with_its_own_key_authenticates_with_a_signed_assertion(documen
     code = without.code_from(without.consent(without.authorize(challenge=challenge), API_KEY))["code"]
     unsigned = without.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, code_verifier=verifier)
     assert unsigned.json()["error"] == "invalid_client"  # this client may not authenticate with none
+
+
+def test_in_a_browser_a_client_known_by_its_metadata_document_signs_in_and_calls_tools(
+        documents, browser, make_settings, double, pr):
+    """The whole flow with a client ID metadata document instead of registration: the client id is
+    the document's URL, the consent page names the client the document names."""
+    import re as regex
+    from urllib.parse import urlencode
+
+    import anyio
+    import httpx2
+    import requests
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from connector.app import create_app
+    from tests.conftest import OWNER, REPO, LiveServer, eventually, free_port
+    from tests.oauth_client import Callback, signing_key_pem
+
+    port, callback = free_port(), Callback()
+    base = f"http://127.0.0.1:{port}"
+    url = documents.origin + "/oauth/browser-client.json"
+    documents("/oauth/browser-client.json", client_document(url, client_name="Metadata Document Client",
+                                                            redirect_uris=[callback.url]))
+    app = create_app(make_settings(oauth="embedded", oauth_signing_key=Secret(signing_key_pem()), public_base_url=base),
+                     client_documents=fetcher(documents))
+    with LiveServer(app, port=port):
+        server = requests.get(f"{base}/.well-known/oauth-authorization-server", timeout=10).json()
+        assert server["client_id_metadata_document_supported"] is True
+        verifier, challenge = pkce()
+        browser.get(server["authorization_endpoint"] + "?" + urlencode({
+            "response_type": "code", "client_id": url, "redirect_uri": callback.url, "scope": "prs:read prs:write",
+            "state": "cimd-state", "code_challenge": challenge, "code_challenge_method": "S256",
+            "resource": f"{base}/mcp"}))
+        assert "Metadata Document Client" in browser.find_element(By.TAG_NAME, "h1").text
+        browser.find_element(By.ID, "api_key").send_keys(API_KEY)
+        browser.find_element(By.CSS_SELECTOR, "button.allow").click()
+        WebDriverWait(browser, 10).until(expected_conditions.title_is("Signed in"))
+        returned = eventually(lambda: callback.received)[0]
+        tokens = requests.post(server["token_endpoint"], timeout=10, data={
+            "grant_type": "authorization_code", "code": returned["code"], "redirect_uri": callback.url,
+            "client_id": url, "code_verifier": verifier, "resource": f"{base}/mcp"}).json()
+        ISSUED_TOKENS.update({tokens["access_token"], tokens["refresh_token"], returned["code"]})
+
+        async def use_mcp():
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=30)
+            async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
+                await client.list_tools()
+                return await client.call_tool("list_pull_requests", {"owner": OWNER, "repo": REPO})
+
+        result = anyio.run(use_mcp)
+    callback.close()
+
+    assert returned["state"] == "cimd-state"
+    assert result.is_error is False and [p["number"] for p in result.structured_content["pull_requests"]] == [pr]
+    assert regex.search(r"/pulls", " ".join(r.path for r in double.requests))

@@ -28,7 +28,10 @@ class OAuth:
     issuer: str | None  # an external issuer; None: this server is its own (its base URL)
 
 
-def oauth_for(settings: Settings, keys: KeyRing, store: OAuthStore) -> OAuth | None:
+def oauth_for(settings: Settings, keys: KeyRing, store: OAuthStore,
+              client_documents: MetadataDocuments | None = None) -> OAuth | None:
+    """``client_documents`` fetches client ID metadata documents (by default only from public https
+    hosts; the tests' own https server on loopback needs one that trusts it)."""
     if settings.oauth_mode == "off":
         return None
     if settings.oauth_mode == "external":
@@ -40,7 +43,7 @@ def oauth_for(settings: Settings, keys: KeyRing, store: OAuthStore) -> OAuth | N
                else SigningKeys.ephemeral())  # the sandbox only: settings refuse embedded without a key elsewhere
     redirects = RedirectPolicy(settings.oauth_redirect_uris)
     clients = ClientRegistry(store, redirects, clients_file=settings.oauth_clients_file,
-                             metadata_document=MetadataDocuments(redirects))
+                             metadata_document=client_documents or MetadataDocuments(redirects))
     server = EmbeddedServer(store=store, keys=keys, signing=signing, clients=clients,
                             public_base_url=settings.public_base_url, token_seconds=settings.oauth_token_seconds,
                             registration_allowed=_registration_limit())
