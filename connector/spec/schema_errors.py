@@ -63,6 +63,10 @@ def describe(error: ValidationError) -> list[FieldError]:
         missing = re.match(r"'(.+)' is a required property", error.message)
         name = missing.group(1) if missing else "?"
         return [FieldError(json_path([*error.absolute_path, name]), "is required")]
+    if keyword == "dependentRequired" and isinstance(expected, dict) and isinstance(value, dict):
+        return [FieldError(json_path([*error.absolute_path, needed]), f"is required when {given} is given: give "
+                           f"both {given} and {needed}, or neither")
+                for given, needs in expected.items() if given in value for needed in needs if needed not in value]
     return [FieldError(path, _message(keyword, expected, value, schema))]
 
 
