@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from connector.config.keys import KeyRing
 from connector.http.auth import Authenticator
 from connector.oauth.signing import SigningKeys
-from connector.oauth.tokens import EmbeddedVerifier, TokenIssuer
+from connector.oauth.tokens import EmbeddedVerifier, RememberingVerifier, TokenIssuer
 from connector.types import Secret
 
 BASE = "https://bench.example"
@@ -41,7 +41,8 @@ def main() -> None:
 
     keys = KeyRing((Secret(API_KEY),))
     signing = SigningKeys.ephemeral()
-    auth = Authenticator(keys, verifier=EmbeddedVerifier(signing), public_base_url=BASE, embedded=True)
+    auth = Authenticator(keys, verifier=RememberingVerifier(EmbeddedVerifier(signing)), public_base_url=BASE,
+                         embedded=True)
     key = keys.find(API_KEY)
     assert key is not None
     issuer = TokenIssuer(signing, lifetime=900)

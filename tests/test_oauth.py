@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from connector.app import create_app
 from connector.config.settings import SettingsError
 from connector.oauth.signing import SigningKeys
+from connector.oauth.tokens import InvalidToken
 from connector.types import Secret
 from tests.conftest import API_KEY, ISSUED_TOKENS, OWNER, REPO, Clock, keys_file_with
 from tests.oauth_client import REDIRECT_URI, Flow, hidden_inputs, pkce, signing_key_pem
@@ -492,3 +493,32 @@ def test_the_discovery_documents_are_valid_by_their_rfcs(http):
         assert document["resource"] == resource  # RFC 9728 3.3: the resource the client asked about
         assert document["authorization_servers"] == [server["issuer"]]
         assert set(document["scopes_supported"]) == set(server["scopes_supported"])
+
+
+def test_a_remembered_token_is_checked_again_once_it_expires():
+    """The cache of verified tokens: a token is checked once, then found, until its exp (plus the
+    leeway) passes on the verifier's clock, when it is checked again (and an expired one refused)."""
+    from connector.oauth.tokens import AccessToken, EmbeddedVerifier, RememberingVerifier, TokenIssuer
+
+    keys = SigningKeys.from_pem(Secret(PEM))
+    token = TokenIssuer(keys, lifetime=60).issue(issuer=BASE, subject="key:x", client_id="c", scopes=["prs:read"],
+                                                 audience=f"{BASE}/mcp", grant_id="g", key_name="k")
+
+    class Counting:
+        def __init__(self) -> None:
+            self.checked, self.inner = 0, EmbeddedVerifier(keys)
+
+        def verify(self, presented: str, base_url: str) -> AccessToken:
+            self.checked += 1
+            return self.inner.verify(presented, base_url)
+
+    now, counting = [time.time()], Counting()
+    remembering = RememberingVerifier(counting, clock=lambda: now[0])
+    assert remembering.verify(token, BASE).grant_id == "g"
+    assert remembering.verify(token, BASE).grant_id == "g"
+    assert counting.checked == 1  # the second request found it
+    now[0] += 60 + 31  # past its exp and the leeway, on the verifier's clock
+    remembering.verify(token, BASE)
+    assert counting.checked == 2
+    with pytest.raises(InvalidToken):
+        remembering.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"), BASE)  # never taken for it

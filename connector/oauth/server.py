@@ -35,7 +35,7 @@ from .clients import AUTH_METHODS, Client, ClientRegistry, secret_digest
 from .consent import consent_page, error_page
 from .grants import CLIENT_AUTH_METHODS, CodeGrant, GrantBook, RefreshGrant, S256Challenge, SignedIn, hashed
 from .signing import SigningKeys
-from .tokens import EmbeddedVerifier, InvalidToken, TokenIssuer, looks_like_jwt, resources_of
+from .tokens import EmbeddedVerifier, InvalidToken, RememberingVerifier, TokenIssuer, looks_like_jwt, resources_of
 
 __all__ = ["EmbeddedServer", "AUTHORIZE_PATH", "TOKEN_PATH", "REGISTER_PATH", "REVOKE_PATH", "JWKS_PATH"]
 
@@ -109,7 +109,7 @@ class EmbeddedServer(AuthorizationServer):
         self.store, self.keys, self.signing, self.clients = store, keys, signing, clients
         self.public_base_url = public_base_url
         self.book = GrantBook(store, keys, TokenIssuer(signing, lifetime=token_seconds))
-        self.verifier = EmbeddedVerifier(signing)
+        self.verifier = RememberingVerifier(EmbeddedVerifier(signing))
         self.registration_allowed = registration_allowed
         self.register_client_auth_method("none", _none_without_secret)
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(self, TOKEN_PATH))

@@ -14,7 +14,7 @@ from .metadata_documents import MetadataDocuments
 from .redirects import RedirectPolicy
 from .server import EmbeddedServer
 from .signing import SigningKeys
-from .tokens import ExternalVerifier, TokenVerifier
+from .tokens import ExternalVerifier, RememberingVerifier, TokenVerifier
 
 __all__ = ["OAuth", "oauth_for", "REGISTRATIONS_PER_ADDRESS"]
 
@@ -36,8 +36,8 @@ def oauth_for(settings: Settings, keys: KeyRing, store: OAuthStore,
         return None
     if settings.oauth_mode == "external":
         assert settings.oauth_issuer is not None
-        verifier = ExternalVerifier(settings.oauth_issuer, audience=settings.oauth_audience,
-                                    scope_claim=settings.oauth_scope_claim)
+        verifier = RememberingVerifier(ExternalVerifier(settings.oauth_issuer, audience=settings.oauth_audience,
+                                                        scope_claim=settings.oauth_scope_claim))
         return OAuth(verifier=verifier, server=None, issuer=settings.oauth_issuer)
     signing = (SigningKeys.from_pem(settings.oauth_signing_key) if settings.oauth_signing_key is not None
                else SigningKeys.ephemeral())  # the sandbox only: settings refuse embedded without a key elsewhere
