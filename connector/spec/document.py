@@ -55,9 +55,6 @@ def document_for(*, has_default_repo: bool, read_only: bool = False, catalog: Ev
         for schema in schemas.values():
             if "owner" in schema.get("properties", {}):
                 schema["required"] = ["owner", "repo", *schema.get("required", [])]
-    else:  # a model leaves out what it need not give, or sends null for it: both mean the default
-        for name in ("Owner", "Repo"):
-            schemas[name]["type"] = ["string", "null"]
     if catalog is not None:
         for schema in _event_schemas(document):
             fields = schema["x-connector-event"]
