@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from typing import Any
@@ -204,6 +205,7 @@ def _serve(host: str, port: int, force_sandbox: bool, workers: int) -> int:
             from .app import create_app
 
             app = create_app(settings)
+            _refuse_a_taken_port(host, port)  # before the banner: its key and curls must reach this server
             if sandbox is not None:
                 shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
                 print(sandbox.banner(f"http://{shown_host}:{port}"), flush=True)
@@ -216,6 +218,19 @@ def _serve(host: str, port: int, force_sandbox: bool, workers: int) -> int:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """A configuration error when another process listens on the port (uvicorn binds it itself
+    right after, as it always did; what it logs then is unchanged)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror}): another process holds the port "
+                                "(an earlier `connector serve`?); stop it, or choose another with --port 8081") from None
 
 
 def _multiprocess_metrics_dir(settings: Settings, workers: int) -> str | None:
