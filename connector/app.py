@@ -32,7 +32,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .config.keys import KeyRing
     from .config.settings import Settings
     from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
-    from .http.arrival import ArrivalMiddleware
+    from .http.arrival import ArrivalMiddleware, arrival_of
     from .http.audit import AuditLog
     from .http.auth import Authenticator, operation_scopes, security_handlers
     from .http.body_limit import BodyLimitMiddleware
@@ -227,7 +227,13 @@ def _oauth(settings: Settings, keys: KeyRing, records: OAuthStore,
         return None
     from .oauth.setup import oauth_for
 
-    return oauth_for(settings, keys, records, client_documents)
+    return oauth_for(settings, keys, records, client_documents, caller_of=_caller_address)
+
+
+def _caller_address(request: Request) -> str | None:
+    """The address the arrival settled for a request, trusted proxies considered."""
+    arrival = arrival_of(request.scope)
+    return arrival.client_ip if arrival is not None else None
 
 
 def _add_oauth_routes(app: AsyncApp, oauth: OAuth, auth: Authenticator) -> None:

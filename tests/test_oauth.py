@@ -522,3 +522,25 @@ def test_a_remembered_token_is_checked_again_once_it_expires():
     assert counting.checked == 2
     with pytest.raises(InvalidToken):
         remembering.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"), BASE)  # never taken for it
+
+
+@pytest.mark.one_github_layout
+def test_behind_a_trusted_proxy_registrations_are_counted_per_forwarded_address(oauth_app, double):
+    import ipaddress
+
+    import requests
+
+    from tests.conftest import LiveServer
+
+    app = oauth_app(trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+    body = {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none", "client_name": "ChatGPT"}
+    with LiveServer(app) as server:
+        def register(address: str) -> int:
+            return requests.post(f"{server.url}/oauth/register", json=body, timeout=10,
+                                 headers={"X-Forwarded-For": address}).status_code
+
+        first = [register("203.0.113.1") for _ in range(21)]
+        other = register("203.0.113.2")
+
+    assert first[:20] == [201] * 20 and first[20] == 429
+    assert other == 201  # the proxy's other callers are not held to the first one's limit

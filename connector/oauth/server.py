@@ -104,13 +104,17 @@ class _JsonRequest(JsonRequest):
 class EmbeddedServer(AuthorizationServer):
     def __init__(self, *, store: OAuthStore, keys: KeyRing, signing: SigningKeys, clients: ClientRegistry,
                  public_base_url: str | None, token_seconds: int,
-                 registration_allowed: Callable[[str], bool] = lambda address: True) -> None:
+                 registration_allowed: Callable[[str], bool] = lambda address: True,
+                 caller_of: Callable[[Request], str | None] | None = None) -> None:
         super().__init__(scopes_supported=list(SCOPES))
         self.store, self.keys, self.signing, self.clients = store, keys, signing, clients
         self.public_base_url = public_base_url
         self.book = GrantBook(store, keys, TokenIssuer(signing, lifetime=token_seconds))
         self.verifier = RememberingVerifier(EmbeddedVerifier(signing))
         self.registration_allowed = registration_allowed
+        # Who is registering, for the per-address limit: behind a trusted proxy the app knows better
+        # than the connection's peer (connector.http.arrival), so it says.
+        self.caller_of = caller_of or (lambda request: request.client.host if request.client else None)
         self.register_client_auth_method("none", _none_without_secret)
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(self, TOKEN_PATH))
         self.register_grant(CodeGrant, [S256Challenge(required=True)])
@@ -198,7 +202,7 @@ class EmbeddedServer(AuthorizationServer):
         return await anyio.to_thread.run_sync(self.create_endpoint_response, "revocation", oauth_request)
 
     async def _register(self, request: Request) -> Response:
-        address = (request.client.host if request.client else None) or "unknown"
+        address = self.caller_of(request) or "unknown"
         if not self.registration_allowed(address):
             return JSONResponse({"error": "invalid_request", "error_description": "Too many registrations from this "
                                  "address; register once per app and keep the client id."}, status_code=429,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..config.keys import KeyRing
 from ..config.settings import Settings
@@ -29,9 +30,11 @@ class OAuth:
 
 
 def oauth_for(settings: Settings, keys: KeyRing, store: OAuthStore,
-              client_documents: MetadataDocuments | None = None) -> OAuth | None:
+              client_documents: MetadataDocuments | None = None,
+              caller_of: Callable[[Any], str | None] | None = None) -> OAuth | None:
     """``client_documents`` fetches client ID metadata documents (by default only from public https
-    hosts; the tests' own https server on loopback needs one that trusts it)."""
+    hosts; the tests' own https server on loopback needs one that trusts it); ``caller_of`` says
+    which address a request comes from (the app's, which knows its trusted proxies)."""
     if settings.oauth_mode == "off":
         return None
     if settings.oauth_mode == "external":
@@ -46,7 +49,7 @@ def oauth_for(settings: Settings, keys: KeyRing, store: OAuthStore,
                              metadata_document=client_documents or MetadataDocuments(redirects))
     server = EmbeddedServer(store=store, keys=keys, signing=signing, clients=clients,
                             public_base_url=settings.public_base_url, token_seconds=settings.oauth_token_seconds,
-                            registration_allowed=_registration_limit())
+                            registration_allowed=_registration_limit(), caller_of=caller_of)
     return OAuth(verifier=server.verifier, server=server, issuer=None)
 
 
