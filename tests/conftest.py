@@ -223,6 +223,14 @@ def client(make_client, double):
     return make_client()
 
 
+def missing_tool(message: str) -> None:
+    """A program a test needs is not installed: in CI (CI is set, as .ci/run sets it) that fails the
+    test, since .ci/run installs it; on a developer's machine it skips the test, saying what to install."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 class RedisServer:
     """A real redis-server from PATH on a free loopback port, with nothing saved to disk.
 
@@ -232,10 +240,7 @@ class RedisServer:
     def __init__(self) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
-            message = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
+            missing_tool("redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -324,10 +329,7 @@ def browser():
 
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if chromium is None or driver is None:
-        message = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool("chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)")
     # Selenium logs every command it sends the browser at DEBUG, the keys it types included: that
     # is the tests' client talking, not the connector, whose own logs are still swept.
     logging.getLogger("selenium").setLevel(logging.INFO)

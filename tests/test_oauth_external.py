@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from connector.app import create_app
-from tests.conftest import ISSUED_TOKENS, LOG_DIR, OWNER, REPO, free_port
+from tests.conftest import ISSUED_TOKENS, LOG_DIR, OWNER, REPO, free_port, missing_tool
 
 PROVIDER = Path(__file__).resolve().parent / "oidc"
 CLIENT_SECRET = "oidc-client-secret-0123456789abcdef"
@@ -30,10 +30,7 @@ AUDIENCE = f"{BASE}/mcp"
 def issuer():
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        message = "node and npm are not installed (Debian: apt-get install nodejs npm)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool("node and npm are not installed (Debian: apt-get install nodejs npm)")
     if not (PROVIDER / "node_modules" / "oidc-provider").is_dir():
         subprocess.run([npm, "ci" if (PROVIDER / "package-lock.json").exists() else "install", "--no-audit",
                         "--no-fund", "--silent"], cwd=PROVIDER, check=True, timeout=300)
