@@ -28,7 +28,7 @@ from ..types import Network
 from .client_ip import client_ip
 from .request_id import serving_request
 
-__all__ = ["ARRIVAL", "Arrival", "ArrivalMiddleware", "arrival_of", "is_inner"]
+__all__ = ["ARRIVAL", "Arrival", "ArrivalMiddleware", "arrival_of"]
 
 ARRIVAL = "connector.arrival"
 _SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
@@ -48,10 +48,6 @@ class Arrival:
 def arrival_of(scope: Mapping[str, Any]) -> Arrival | None:
     return scope.get(ARRIVAL)
 
-
-def is_inner(scope: Scope) -> bool:
-    arrival = scope.get(ARRIVAL)
-    return arrival is not None and arrival.inner
 
 
 class ArrivalMiddleware:

@@ -12,15 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["RequestIdLogFilter", "configure_logging", "current_request_id", "serving_request"]
+__all__ = ["RequestIdLogFilter", "configure_logging", "serving_request"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 _current: ContextVar[str] = ContextVar("connector_request_id", default="-")
-
-
-def current_request_id() -> str:
-    return _current.get()
 
 
 @contextmanager

@@ -85,12 +85,6 @@ class Client(ClientMixin):
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in GRANT_TYPES
 
-    @property
-    def redirect_hosts(self) -> list[str]:
-        from urllib.parse import urlsplit
-
-        return sorted({urlsplit(uri).netloc for uri in self.redirect_uris})
-
 
 def parse_clients_file(path: Path, redirects: RedirectPolicy) -> dict[str, Client]:
     """The operator's clients, by id; raises ClientsFileError saying what is wrong."""
