@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from .oauth.metadata_documents import MetadataDocuments
     from .oauth.setup import OAuth
 
-__all__ = ["create_app", "app_from_environment"]
+__all__ = ["create_app", "app_from_environment", "openapi_json"]
 
 log = logging.getLogger(__name__)
 
@@ -287,16 +287,22 @@ def _openapi_view(document: dict, catalog: EventCatalog | None, auth: Authentica
                   oauth: OAuth | None) -> Callable[[Request], Awaitable[Response]]:
     @lru_cache(maxsize=8)  # keyed by base URL; bounded because the Host header is the caller's
     def render(base_url: str) -> str:
-        if oauth is None or oauth.server is None:
-            return served_json(document, base_url, catalog)
-        served = with_oauth_scheme(served_document(document, base_url, catalog), base_url)
-        return json.dumps(served, ensure_ascii=False, separators=(",", ":"))
+        return openapi_json(document, base_url, catalog, embedded_oauth=oauth is not None and oauth.server is not None)
 
-    async def openapi_json(request: Request) -> Response:
+    async def openapi_view(request: Request) -> Response:
         base_url = auth.public_base_url or str(request.base_url)
         return Response(render(base_url.rstrip("/")), media_type="application/json")
 
-    return openapi_json
+    return openapi_view
+
+
+def openapi_json(document: dict, base_url: str, catalog: EventCatalog | None, *, embedded_oauth: bool) -> str:
+    """``/openapi.json`` as served at ``base_url`` (and printed by ``connector spec``): with the
+    embedded authorization server, its sign-in is offered beside the API key."""
+    if not embedded_oauth:
+        return served_json(document, base_url, catalog)
+    served = with_oauth_scheme(served_document(document, base_url, catalog), base_url)
+    return json.dumps(served, ensure_ascii=False, separators=(",", ":"))
 
 
 def _warn_about(settings: Settings, github: GitHub | None, *, over_http: bool) -> None:

@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--key", help="every sign-in made with an API key, by the key's name")
     check = commands.add_parser("check", help="check the settings, GitHub access and the served schema")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
-    spec = commands.add_parser("spec", help="print /openapi.json exactly as served")
+    spec = commands.add_parser("spec", help="print /openapi.json exactly as these settings serve it")
     spec.add_argument("--base-url", help="server URL to put in the document (default: PUBLIC_BASE_URL)")
+    spec.add_argument("--sandbox", action="store_true",
+                      help="as the sandbox serves it (a default repository, OAuth on), whatever the settings say")
     args = parser.parse_args(argv)
 
     configure_logging()
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.json)
         if args.command == "spec":
-            return _spec(args.base_url)
+            return _spec(args.base_url, args.sandbox)
         if args.command == "keys":
             return _new_key(args.name, args.scopes, args.repos)
         if args.command == "oauth":
@@ -131,15 +133,24 @@ def _check(as_json: bool) -> int:
     return 1 if any(check.status == "fail" for check in checks) else 0
 
 
-def _spec(base_url: str | None) -> int:
+def _spec(base_url: str | None, sandbox: bool) -> int:
+    from .app import openapi_json
     from .spec.catalog import load_catalog
-    from .spec.document import document_for_settings, served_json
+    from .spec.document import document_for_settings
 
-    # Printing the document needs no API key, so settings are read in sandbox terms.
+    # The document needs no API key or GitHub credentials, so settings are read in sandbox terms,
+    # then left there only when asked: the sandbox also has a default repository and OAuth on.
     settings = Settings.from_env(sandbox=True)
+    if sandbox:
+        from .ops.sandbox import DEMO_REPOSITORY
+
+        settings = dataclasses.replace(settings, default_repo=DEMO_REPOSITORY)
+    else:
+        settings = dataclasses.replace(settings, sandbox=False)
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
-    print(served_json(document, base_url or settings.public_base_url or "http://127.0.0.1:8080", catalog))
+    print(openapi_json(document, (base_url or settings.public_base_url or "http://127.0.0.1:8080").rstrip("/"),
+                       catalog, embedded_oauth=settings.oauth_mode == "embedded"))
     return 0
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import API_KEY, free_port
+from tests.conftest import API_KEY, free_port, missing_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,3 +115,43 @@ def test_every_curl_command_the_banner_prints_works_as_pasted(sandbox_server):
     status = requests.post(f"{url}/chatgpt/dispatch/status", json={"request_id": "demo-1"},
                            headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
     assert status["state"] in ("queued", "in_progress", "completed") and status["runs"]
+
+
+def test_spec_sandbox_prints_the_document_the_sandbox_serves(sandbox_server):
+    url, _key, _lines = sandbox_server
+    printed = subprocess.run([sys.executable, "-m", "connector", "spec", "--sandbox", "--base-url", url],
+                             env=clean_env(), cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    configured = json.loads(subprocess.run([sys.executable, "-m", "connector", "spec"], env=clean_env(), cwd=ROOT,
+                                           capture_output=True, text=True, check=True).stdout)
+
+    assert printed.strip() == requests.get(f"{url}/openapi.json", timeout=10).text
+    # Without --sandbox the settings have no default repository, so the document says owner and repo are needed.
+    assert "owner" in configured["components"]["schemas"]["ListPullRequestsRequest"]["required"]
+    assert "owner" not in json.loads(printed)["components"]["schemas"]["ListPullRequestsRequest"].get("required", [])
+
+
+def readme_curl_blocks() -> list[str]:
+    """Every bash block in the README that calls curl, as written."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.DOTALL)
+    return [block for block in blocks if re.search(r"^\s*curl ", block, flags=re.MULTILINE)]
+
+
+def test_every_curl_example_in_the_readme_works_against_the_sandbox(sandbox_server):
+    if shutil.which("curl") is None:
+        missing_tool("curl is not installed (apt-get install curl)")
+    url, key, _lines = sandbox_server
+    blocks = readme_curl_blocks()
+    calls = sum(len(re.findall(r"^\s*curl ", block, flags=re.MULTILINE)) for block in blocks)
+    assert len(blocks) >= 2 and calls >= 5, blocks
+
+    # Each block runs in bash as pasted, at the sandbox's port with its key; curl answers a status
+    # of 400 or more with a failure, which stops the block.
+    prelude = 'set -euo pipefail\ncurl() { command curl --fail-with-body --max-time 30 "$@"; echo; }\n'
+    for block in blocks:
+        script = prelude + block.replace("http://127.0.0.1:8080", url)
+        ran = subprocess.run(["bash", "-c", script], env={"PATH": os.environ["PATH"], "KEY": key},
+                             capture_output=True, text=True, timeout=120)
+
+        assert ran.returncode == 0, (block, ran.stdout, ran.stderr)
+        answers = [json.loads(line) for line in ran.stdout.splitlines() if line.strip()]
+        assert answers and all(isinstance(answer, dict) for answer in answers), ran.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.ops.doctor import run_checks
+from connector.ops.doctor import WRITES, run_checks
 from tests.conftest import API_KEY, GITHUB_TOKEN, OWNER, REPO
 from tests.test_github_app import APP_ID, key_pair
 
@@ -48,7 +48,7 @@ def test_a_healthy_classic_token_set_up_passes_every_check(environ, double):
 
     assert statuses(checks) == {
         "settings": "ok", "API keys": "ok", "event catalog": "ok", "GitHub API": "ok", "GitHub credentials": "ok",
-        f"{OWNER}/{REPO}: read": "ok", f"{OWNER}/{REPO}: write pull requests, issues, dispatch": "ok",
+        f"{OWNER}/{REPO}: read": "ok", f"{OWNER}/{REPO}: read workflow runs": "ok", f"{OWNER}/{REPO}: {WRITES}": "ok",
         "public URL": "ok", "served schema": "ok",
     }
     assert "token of connector-bot (classic token, scopes: repo, workflow)" == details(checks)["GitHub credentials"]
@@ -59,8 +59,19 @@ def test_a_healthy_classic_token_set_up_passes_every_check(environ, double):
 def test_a_fine_grained_token_gets_a_warning_not_a_guess(environ, double):
     checks = run_checks(environ)
 
-    assert statuses(checks)[f"{OWNER}/{REPO}: write pull requests, issues, dispatch"] == "warn"
+    assert statuses(checks)[f"{OWNER}/{REPO}: {WRITES}"] == "warn"
     assert "fine-grained" in details(checks)["GitHub credentials"]
+
+
+def test_a_token_that_cannot_read_workflow_runs_fails_that_line_naming_the_permission(environ, double):
+    double.forbid("GET", f"/repos/{OWNER}/{REPO}/actions/runs", permission="actions=read")
+
+    checks = run_checks(environ)
+
+    assert statuses(checks)[f"{OWNER}/{REPO}: read"] == "ok"
+    assert statuses(checks)[f"{OWNER}/{REPO}: read workflow runs"] == "fail"
+    assert "Actions: read" in details(checks)[f"{OWNER}/{REPO}: read workflow runs"]
+    assert_no_writes(double)
 
 
 def test_a_classic_token_without_repo_scope_fails_on_a_private_repository(environ, double):
@@ -69,8 +80,8 @@ def test_a_classic_token_without_repo_scope_fails_on_a_private_repository(enviro
 
     checks = run_checks({**environ, "CONNECTOR_DEFAULT_REPO": f"{OWNER}/secret"})
 
-    assert statuses(checks)[f"{OWNER}/secret: write pull requests, issues, dispatch"] == "fail"
-    assert "needs the 'repo' scope" in details(checks)[f"{OWNER}/secret: write pull requests, issues, dispatch"]
+    assert statuses(checks)[f"{OWNER}/secret: {WRITES}"] == "fail"
+    assert "needs the 'repo' scope" in details(checks)[f"{OWNER}/secret: {WRITES}"]
 
 
 def test_every_exact_allowed_repository_is_checked_and_a_missing_one_fails(environ, double):
@@ -144,6 +155,18 @@ def test_an_app_without_contents_write_fails_only_the_dispatch_line(app_environ,
     assert statuses(checks)[f"{OWNER}/{REPO}: comment and label pull requests"] == "ok"
     assert statuses(checks)[f"{OWNER}/{REPO}: repository_dispatch"] == "fail"
     assert "contents: write" in details(checks)[f"{OWNER}/{REPO}: repository_dispatch"]
+
+
+def test_an_app_without_actions_write_fails_only_the_cancel_line(app_environ, double):
+    double.install_app(OWNER, repos=[REPO], permissions={"metadata": "read", "pull_requests": "write",
+                                                         "issues": "write", "contents": "write", "actions": "read"})
+
+    checks = run_checks(app_environ)
+
+    assert statuses(checks)[f"{OWNER}/{REPO}: read workflow runs"] == "ok"
+    assert statuses(checks)[f"{OWNER}/{REPO}: repository_dispatch"] == "ok"
+    assert statuses(checks)[f"{OWNER}/{REPO}: cancel workflow runs"] == "fail"
+    assert "actions: write" in details(checks)[f"{OWNER}/{REPO}: cancel workflow runs"]
 
 
 def test_an_app_not_installed_on_the_repository_fails_with_the_hint(app_environ, double):

@@ -153,12 +153,12 @@ def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_
 
     assert served["servers"] == [{"url": "https://gpt-connector.example.org"}]
     # As written, less the routes marked x-connector-hidden: the gateway compatibility route with
-    # its auth scheme (ChatGPT takes one) and its schemas, and the readiness probe.
+    # its auth scheme (ChatGPT takes one) and its schemas, and the two probes (no use to a model).
     expected = json.loads(json.dumps(DOCUMENT))
     del expected["paths"]["/v1/dispatch"], expected["components"]["securitySchemes"]["gatewayApiKey"]
     del expected["components"]["schemas"]["GatewayDispatchRequest"]
     del expected["components"]["schemas"]["GatewayDispatchResponse"]
-    del expected["paths"]["/health/ready"]
+    del expected["paths"]["/health/ready"], expected["paths"]["/health"]
     assert {k: v for k, v in served.items() if k != "servers"} == {
         k: v for k, v in expected.items() if k != "servers"}
 

@@ -25,7 +25,7 @@ def test_the_served_schema_has_only_the_read_operations(read_only):
     served = read_only.get("/openapi.json").json()
 
     operations = {op["operationId"] for item in served["paths"].values() for op in item.values()}
-    assert operations == {"list_pull_requests", "get_health", "list_dispatch_events", "list_workflow_runs",
+    assert operations == {"list_pull_requests", "list_dispatch_events", "list_workflow_runs",
                           "get_workflow_run", "get_dispatch_status"}
     assert not any(op.get("x-openai-isConsequential") for item in served["paths"].values() for op in item.values())
 

@@ -36,7 +36,7 @@ JWT_OPERATIONS = frozenset({
     "apps/create-installation-access-token",
 })
 DEFAULT_PERMISSIONS = {"metadata": "read", "contents": "write", "pull_requests": "write",
-                       "issues": "write", "actions": "read"}
+                       "issues": "write", "actions": "write"}
 
 # GitHub's docs: exp must be "no more than 10 minutes into the future", counted from GitHub's
 # clock rather than from iat (its own recipe, iat = now - 60 and exp = now + 600, spans eleven

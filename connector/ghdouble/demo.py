@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .server import GitHubDouble
 
-__all__ = ["seed_demo"]
+__all__ = ["DEMO_REPOSITORY", "seed_demo"]
+
+# The sandbox's repository, and so its default (owner, repo).
+DEMO_REPOSITORY = ("octo-demo", "hello-connector")
 
 DEMO_LABELS: tuple[str | dict[str, str], ...] = (
     "bug", "enhancement", "documentation", "good first issue",
@@ -21,8 +24,8 @@ DEMO_LABELS: tuple[str | dict[str, str], ...] = (
 )
 
 
-def seed_demo(double: GitHubDouble, owner: str = "octo-demo",
-              name: str = "hello-connector") -> dict[str, Any]:
+def seed_demo(double: GitHubDouble, owner: str = DEMO_REPOSITORY[0],
+              name: str = DEMO_REPOSITORY[1]) -> dict[str, Any]:
     """Create the demo repository in ``double`` and describe what was created."""
     double.add_repo(owner, name, labels=DEMO_LABELS,
                     description="Demo repository served by the connector's sandbox mode")

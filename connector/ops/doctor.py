@@ -2,7 +2,7 @@
 
 Reads the same settings as ``connector serve`` and checks, in order: the settings, the API keys,
 the event catalog, GitHub (reachable, credentials accepted, and for each repository the connector
-should serve: readable, and writable where the connector writes), and the schema ChatGPT will
+should serve: readable, its workflow runs readable, and writable where the connector writes), and the schema ChatGPT will
 import. Only read calls reach GitHub, never a test write, so write permission is read from what
 GitHub reports: an App installation's permissions, a classic token's scopes. A fine-grained
 token's own permissions cannot be read; the check says so instead of guessing.
@@ -34,6 +34,7 @@ Status = Literal["ok", "warn", "fail"]
 # What each write operation needs, by the names GitHub uses for App permissions.
 NEEDED_FOR_WRITES = {"pull_requests": "write", "issues": "write"}
 NEEDED_FOR_DISPATCH = {"contents": "write"}
+NEEDED_FOR_CANCEL = {"actions": "write"}
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def _repository(settings: Settings, client: GitHub, repo: Repository, scopes: li
         yield Check(f"{label}: read", "fail", _reason(exc))
         return
     yield Check(f"{label}: read", "ok", f"{'private' if data.get('private') else 'public'} repository")
+    yield _workflow_runs(client, repo)
     if settings.read_only:
         yield Check(f"{label}: write", "ok", "not needed: CONNECTOR_READ_ONLY is set")
         return
@@ -194,19 +196,33 @@ def _repository(settings: Settings, client: GitHub, repo: Repository, scopes: li
             return
         yield _granted(f"{label}: comment and label pull requests", installation, granted, NEEDED_FOR_WRITES)
         yield _granted(f"{label}: repository_dispatch", installation, granted, NEEDED_FOR_DISPATCH)
+        yield _granted(f"{label}: cancel workflow runs", installation, granted, NEEDED_FOR_CANCEL)
     elif scopes is not None:
         enough = "repo" in scopes or ("public_repo" in scopes and not data.get("private"))
         status: Status = "ok" if enough else "fail"
         detail = ("the token's scopes cover it" if enough
                   else f"a classic token needs the 'repo' scope here (it has: {', '.join(scopes) or 'none'})")
-        yield Check(f"{label}: write pull requests, issues, dispatch", status, detail)
+        yield Check(f"{label}: {WRITES}", status, detail)
     elif (data.get("permissions") or {}).get("push") is False:
-        yield Check(f"{label}: write pull requests, issues, dispatch", "fail",
-                    "the token's user cannot write to this repository")
+        yield Check(f"{label}: {WRITES}", "fail", "the token's user cannot write to this repository")
     else:
-        yield Check(f"{label}: write pull requests, issues, dispatch", "warn",
+        yield Check(f"{label}: {WRITES}", "warn",
                     "a fine-grained token does not reveal its permissions; make sure it grants Pull requests, "
-                    "Issues and Contents: read and write on this repository")
+                    "Issues, Contents and Actions: read and write on this repository")
+
+
+WRITES = "write pull requests, issues, dispatch, cancel runs"
+
+
+def _workflow_runs(client: GitHub, repo: Repository) -> Check:
+    """Listing one run is a read like any other: whether it works is what GitHub says, for every
+    kind of credential (a fine-grained token without Actions: read gets 403 on a private repository)."""
+    name = f"{repo.full_name}: read workflow runs"
+    try:
+        client.list_runs(repo, {"per_page": 1})
+    except ConnectorError as exc:
+        return Check(name, "fail", f"{_reason(exc)} (listing, following and cancelling runs need Actions: read)")
+    return Check(name, "ok", "Actions: read")
 
 
 def _granted(name: str, installation: int, granted: dict[str, str], needed: dict[str, str]) -> Check:

@@ -12,9 +12,10 @@ from typing import Any
 
 from ..config.settings import Settings
 from ..ghdouble import GitHubDouble, seed_demo
+from ..ghdouble.demo import DEMO_REPOSITORY
 from ..types import Secret
 
-__all__ = ["Sandbox", "start_sandbox"]
+__all__ = ["DEMO_REPOSITORY", "Sandbox", "start_sandbox"]
 
 
 @dataclasses.dataclass
