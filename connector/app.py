@@ -97,12 +97,15 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     metrics = metrics_for(settings)
     github = github_client(settings, listener=_github_listener(metrics), clock=clock)
     runs, claims, limits, oauth_records = _stores(settings)
-    oauth = _oauth(settings, keys, oauth_records, client_documents)
+    oauth = _oauth(settings, keys, oauth_records, client_documents, github)
+    people = oauth.people if oauth is not None else None
     auth = Authenticator(keys, verifier=oauth.verifier if oauth is not None else None,
                          public_base_url=settings.public_base_url, embedded=oauth is not None and oauth.server is not None,
-                         mcp_api_keys=settings.mcp_api_keys, operation_scopes=operation_scopes(document))
+                         mcp_api_keys=settings.mcp_api_keys, operation_scopes=operation_scopes(document),
+                         people=people, grants=oauth.server.book.get if oauth is not None and oauth.server else None)
     services = Services(settings=settings, github=github, events=catalog, readiness=Readiness(settings, USER_AGENT),
-                        auth=auth, runs=runs, idempotency=claims, limits=limits)
+                        auth=auth, runs=runs, idempotency=claims, limits=limits,
+                        people_github=people.github if people is not None else None)
     # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
     # the SDK itself is imported only when /mcp is first called (connector.mcp.endpoint).
     mcp = None
@@ -221,13 +224,13 @@ def _record_consumers(audit: AuditLog, metrics: Metrics | None) -> list[Callable
 
 
 def _oauth(settings: Settings, keys: KeyRing, records: OAuthStore,
-           client_documents: MetadataDocuments | None) -> OAuth | None:
+           client_documents: MetadataDocuments | None, github: GitHub | None) -> OAuth | None:
     """OAuth for these settings, if it is on; Authlib and the server are imported only then (~50 ms)."""
     if settings.oauth_mode == "off":
         return None
     from .oauth.setup import oauth_for
 
-    return oauth_for(settings, keys, records, client_documents, caller_of=_caller_address)
+    return oauth_for(settings, keys, records, client_documents, caller_of=_caller_address, github=github)
 
 
 def _caller_address(request: Request) -> str | None:

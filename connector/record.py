@@ -33,6 +33,7 @@ class RequestRecord:
     key: str | None = None
     oauth_client: str | None = None  # with an OAuth access token: the client it was issued to
     grant: str | None = None  # and the sign-in (grant) it belongs to; never the token
+    github_login: str | None = None  # signed in with GitHub: who, as GitHub knows them (what was done is theirs)
     repository: str | None = None
     number: int | None = None
     run_id: int | None = None

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "state": {"types", "errors", "config"},
     "github": {"types", "errors", "record", "config", "state"},
     "policy": {"types", "errors", "record", "config"},
-    "oauth": {"types", "errors", "record", "config", "state"},
+    "oauth": {"types", "errors", "record", "config", "state", "github"},  # github: who signed in with GitHub
     "http": FOUNDATION | {"config", "spec", "state", "github", "policy", "oauth"},
     "api": FOUNDATION | {"config", "spec", "state", "github", "policy", "http"},
     "mcp": FOUNDATION | {"config", "spec", "state", "github", "policy", "http"},

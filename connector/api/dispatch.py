@@ -18,8 +18,8 @@ def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[di
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload(arguments, request_id)
     if body["dry_run"]:
-        return preview_dispatch(repo, body["event_type"], payload, request_id)
-    send_dispatch(repo, body["event_type"], payload, request_id)
+        return preview_dispatch(token_info, repo, body["event_type"], payload, request_id)
+    send_dispatch(token_info, repo, body["event_type"], payload, request_id)
     return {
         "ok": True,
         "dispatched": True,
@@ -29,15 +29,16 @@ def dispatch_event(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[di
     }, 202
 
 
-def preview_dispatch(repo: Repository, event_type: str, payload: dict[str, Any],
+def preview_dispatch(token_info: dict[str, Any], repo: Repository, event_type: str, payload: dict[str, Any],
                      request_id: str) -> tuple[dict[str, Any], int]:
     """A dry run's answer: the credentials are checked able to write, and nothing is sent."""
-    require_write_access(github().get_repository(repo), repo.full_name)
+    require_write_access(github(token_info).get_repository(repo), repo.full_name)
     return dry_run_reply(action="dispatch", repository=repo.full_name, event_type=event_type,
                          client_payload_keys=list(payload), request_id=request_id)
 
 
-def send_dispatch(repo: Repository, event_type: str, payload: dict[str, Any], request_id: str) -> None:
+def send_dispatch(token_info: dict[str, Any], repo: Repository, event_type: str, payload: dict[str, Any],
+                  request_id: str) -> None:
     """Send the event, and remember when, so dispatch/status knows where to start looking."""
-    github().dispatch(repo, event_type, payload)
+    github(token_info).dispatch(repo, event_type, payload)
     services().runs.record_dispatch(repo.full_name, request_id, event_type)

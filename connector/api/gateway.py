@@ -40,10 +40,10 @@ def gateway_dispatch(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
     request_id = body.get("request_id") or new_request_id()
     payload = dispatch_payload({"action": body["action"], "args": args}, request_id, field="$.args")
     if body["dry_run"]:
-        reply, _ = preview_dispatch(repo, body["action"], payload, request_id)
+        reply, _ = preview_dispatch(token_info, repo, body["action"], payload, request_id)
         return reply
     try:
-        send_dispatch(repo, body["action"], payload, request_id)
+        send_dispatch(token_info, repo, body["action"], payload, request_id)
     except RateLimited:
         raise  # 429 with Retry-After tells a client more than the gateway's 502 did
     except GitHubMayHaveActed as exc:  # still unknown under the gateway's code: the claim stays kept

@@ -19,7 +19,7 @@ _LIST_FILTERS = ("state", "sort", "direction", "per_page", "page", "base", "head
 def list_pull_requests(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     repo = services().repository(body, token_info)
     query = {name: body[name] for name in _LIST_FILTERS if body.get(name) is not None}
-    pulls, next_page = github().list_pulls(repo, query)
+    pulls, next_page = github(token_info).list_pulls(repo, query)
     return {
         "repository": repo.full_name,
         "pull_requests": [_summary(pull) for pull in pulls],
@@ -31,14 +31,14 @@ def list_pull_requests(body: dict[str, Any], token_info: dict[str, Any]) -> dict
 def comment_on_pull_request(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     settings = services().settings
     repo, number = services().repository(body, token_info), body["number"]
-    footer = f"<sub>Posted by an assistant through the GitHub connector (API key {token_info['sub']}).</sub>"
+    footer = f"<sub>Posted by an assistant through the GitHub connector ({_on_behalf_of(token_info)}).</sub>"
     text = comment_body(body["body"], max_mentions=settings.max_mentions,
                         footer=footer if settings.comment_footer else None)
-    _require_pull_request(repo, number)
+    _require_pull_request(token_info, repo, number)
     if body["dry_run"]:
         return dry_run_reply(action="comment", repository=repo.full_name, number=number,
                              body_characters=len(text))
-    comment = github().create_comment(repo, number, text)
+    comment = github(token_info).create_comment(repo, number, text)
     return {"ok": True, "comment_id": comment["id"], "html_url": comment["html_url"]}, 201
 
 
@@ -46,11 +46,13 @@ def add_labels_to_pull_request(body: dict[str, Any], token_info: dict[str, Any])
     settings = services().settings
     repo, number = services().repository(body, token_info), body["number"]
     names = allowed_labels(body["labels"], settings.labels_allow)
-    client = github()
+    client = github(token_info)
     if not settings.labels_create:
-        available = services().labels.get(repo.full_name, lambda: client.list_label_names(repo))
+        # Keyed by who asks as well: a person acting as themselves may see other labels than the connector.
+        available = services().labels.get(f"{services().cache_scope(token_info)}{repo.full_name}",
+                                          lambda: client.list_label_names(repo))
         names = existing_labels(names, available, repo.full_name)
-    pull = _require_pull_request(repo, number)
+    pull = _require_pull_request(token_info, repo, number)
     if body["dry_run"]:
         current = [label["name"] for label in pull.get("labels") or []]
         on_it = {name.casefold() for name in current}
@@ -66,10 +68,15 @@ def add_labels_to_pull_request(body: dict[str, Any], token_info: dict[str, Any])
     return reply
 
 
-def _require_pull_request(repo: Repository, number: int) -> dict[str, Any]:
+def _on_behalf_of(token_info: dict[str, Any]) -> str:
+    name = token_info["key"].name
+    return f"for {name}" if "github_credentials" in token_info else f"API key {name}"
+
+
+def _require_pull_request(token_info: dict[str, Any], repo: Repository, number: int) -> dict[str, Any]:
     # The issues API accepts plain issue numbers too; one GET tells a pull request (it has a
     # "pull_request" key) from an issue and from a number that does not exist (404).
-    issue = github().get_issue(repo, number)
+    issue = github(token_info).get_issue(repo, number)
     if "pull_request" not in issue:
         raise NotAPullRequest(
             f"#{number} in {repo.full_name} is an issue, not a pull request; list pull requests to "

@@ -48,24 +48,24 @@ def run_events_endpoint(auth: Authenticator, document: dict[str, Any]):
         current = services()
         repo = current.repository({"owner": params["owner"], "repo": params["repo"]}, token_info)
         run_id = int(params["run_id"])
-        first, _ = await run_in_threadpool(current_run, current, repo, run_id)  # errors here are plain HTTP errors
-        return StreamingResponse(_stream(current, repo, run_id, first), media_type="text/event-stream",
+        first, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id)  # errors here are plain HTTP errors
+        return StreamingResponse(_stream(current, token_info, repo, run_id, first), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return run_events
 
 
-async def _stream(current: Any, repo: Any, run_id: int, run: dict[str, Any]) -> AsyncIterator[str]:
+async def _stream(current: Any, token_info: dict[str, Any], repo: Any, run_id: int, run: dict[str, Any]) -> AsyncIterator[str]:
     started = last_sent = time.monotonic()
     yield _event("status", run_summary(run))
     state = (run.get("status"), run.get("conclusion"))
     while state[0] != "completed" and time.monotonic() - started < MAX_STREAM_SECONDS:
-        if current.webhooks_enabled:
+        if current.webhook_state_for(token_info):
             await run_in_threadpool(current.runs.wait_for_change, POLL_SECONDS)
         else:
             await anyio.sleep(POLL_SECONDS)
         try:
-            run, _ = await run_in_threadpool(current_run, current, repo, run_id)
+            run, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id)
         except ConnectorError as error:
             yield _event("error", error.to_problem())
             return

@@ -49,7 +49,7 @@ def list_dispatch_events(token_info: dict[str, Any]) -> dict[str, Any]:
 def list_workflow_runs(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     repo = services().repository(body, token_info)
     query = {name: body[name] for name in _RUN_FILTERS if body.get(name) is not None}
-    runs, next_page = github().list_runs(repo, query)
+    runs, next_page = github(token_info).list_runs(repo, query)
     return {"repository": repo.full_name, "runs": [run_summary(run) for run in runs],
             "page": body["page"], "next_page": next_page}
 
@@ -57,13 +57,14 @@ def list_workflow_runs(body: dict[str, Any], token_info: dict[str, Any]) -> dict
 def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     current = services()
     repo, run_id = current.repository(body, token_info), body["run_id"]
-    run, source = _watched(current, current_run(current, repo, run_id), lambda: current_run(current, repo, run_id),
+    run, source = _watched(current, current_run(current, token_info, repo, run_id),
+                           lambda: current_run(current, token_info, repo, run_id),
                            lambda seen: (seen[0]["status"], seen[0]["conclusion"]), body["wait_seconds"])
     if source == "webhooks":
         jobs = current.runs.jobs(repo.full_name, run_id)
         total = len(jobs)
     else:
-        raw_jobs, total = github().list_jobs(repo, run_id)
+        raw_jobs, total = github(token_info).list_jobs(repo, run_id)
         jobs = [compact_job(job) for job in raw_jobs]
     return {
         "repository": repo.full_name,
@@ -81,14 +82,14 @@ def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dic
     current = services()
     repo, request_id = current.repository(body, token_info), body["request_id"]
     record = current.runs.dispatch(repo.full_name, request_id)
-    runs, source = _runs_started_by(current, repo, request_id, record)
+    runs, source = _runs_started_by(current, token_info, repo, request_id, record)
     if not runs and record is None:
         raise NotFound(
             f"No dispatch with request_id {request_id!r} was sent to {repo.full_name} through this connector in "
             "the last 24 hours, and no workflow run there is named after it. Check the request_id, and that "
             "the workflow sets run-name: ${{ github.event.client_payload.request_id }}."
         )
-    runs, source = _watched(current, (runs, source), lambda: _runs_started_by(current, repo, request_id, record),
+    runs, source = _watched(current, (runs, source), lambda: _runs_started_by(current, token_info, repo, request_id, record),
                             lambda seen: _aggregate(seen[0]), body["wait_seconds"])
     state, conclusion = _aggregate(runs)
     answer: dict[str, Any] = {
@@ -110,9 +111,9 @@ def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dic
 def cancel_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
     repo, run_id = services().repository(body, token_info), body["run_id"]
     if body["dry_run"]:
-        run = github().get_run(repo, run_id)
+        run = github(token_info).get_run(repo, run_id)
         return dry_run_reply(action="cancel", repository=repo.full_name, run_id=run_id, run_status=run.get("status"))
-    github().cancel_run(repo, run_id)
+    github(token_info).cancel_run(repo, run_id)
     return {"ok": True, "cancel_requested": True, "run_id": run_id, "repository": repo.full_name}, 202
 
 
@@ -139,22 +140,23 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def current_run(current: Services, repo: Repository, run_id: int) -> tuple[dict[str, Any], str]:
+def current_run(current: Services, token_info: dict[str, Any], repo: Repository,
+                run_id: int) -> tuple[dict[str, Any], str]:
     """The run as last reported by a webhook (when they are configured), else as the API has it."""
-    if current.webhooks_enabled:
+    if current.webhook_state_for(token_info):
         known = current.runs.run(repo.full_name, run_id)
         if known is not None:
             return known, "webhooks"
-    return github().get_run(repo, run_id), "github"
+    return github(token_info).get_run(repo, run_id), "github"
 
 
-def _runs_started_by(current: Services, repo: Repository, request_id: str,
+def _runs_started_by(current: Services, token_info: dict[str, Any], repo: Repository, request_id: str,
                      record: Any) -> tuple[list[dict[str, Any]], str]:
-    if current.webhooks_enabled and record is not None:
+    if current.webhook_state_for(token_info) and record is not None:
         return current.runs.runs_titled(repo.full_name, request_id), "webhooks"
     since = (record.at if record is not None else time.time() - LOOKBACK_SECONDS) - 60  # clock skew
     created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    runs, _ = github().list_runs(repo, {"event": "repository_dispatch", "created": f">={created}", "per_page": 100})
+    runs, _ = github(token_info).list_runs(repo, {"event": "repository_dispatch", "created": f">={created}", "per_page": 100})
     return [run for run in runs if run.get("display_title") == request_id], "github"
 
 

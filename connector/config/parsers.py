@@ -245,3 +245,43 @@ def redis_url(name: str, value: Secret) -> Secret:
     if urlsplit(value.reveal()).scheme not in ("redis", "rediss", "unix"):
         raise SettingsError(f"{name} is not a redis://, rediss:// or unix:// URL, e.g. redis://redis.internal:6379/0")
     return value
+
+
+# GitHub's rule for user and organisation names: alphanumerics and single hyphens, at most 39.
+_GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+
+
+def github_logins(name: str, value: str) -> tuple[str, ...]:
+    """GitHub logins (or organisation names), compared without regard to case as GitHub does."""
+    logins = tuple(login.removeprefix("@") for login in comma_list(value))
+    for login in logins:
+        if not _GITHUB_LOGIN.match(login):
+            raise SettingsError(f"{name} contains {login!r}; list GitHub logins separated by commas, e.g. mona,hubot")
+    return tuple(login.lower() for login in logins)
+
+
+def scopes(name: str, value: str) -> tuple[str, ...]:
+    from .keys import SCOPES  # keys.py reads settings, so not at the top
+
+    chosen = tuple(dict.fromkeys(part for part in value.replace(",", " ").split()))
+    unknown = [scope for scope in chosen if scope not in SCOPES]
+    if unknown or not chosen:
+        raise SettingsError(f"{name}={value!r} must list some of {', '.join(SCOPES)}, separated by spaces")
+    return chosen
+
+
+def encryption_keys(name: str, value: Secret) -> Secret:
+    """One or more Fernet keys, one per line: the first encrypts, every one decrypts (rotation)."""
+    from cryptography.fernet import Fernet
+
+    lines = [line.strip() for line in value.reveal().splitlines() if line.strip() and not line.startswith("#")]
+    try:
+        for line in lines:
+            Fernet(line)
+    except ValueError:
+        raise SettingsError(f"{name} must hold Fernet keys, one per line (the newest first), each made by "
+                            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+                            ) from None
+    if not lines:
+        raise SettingsError(f"{name} holds no key")
+    return Secret("\n".join(lines))

@@ -33,6 +33,10 @@ __all__ = ["DEFAULT_CORS_ORIGINS", "Settings", "SettingsError", "VARIABLES", "Va
 DEFAULT_CORS_ORIGINS = ("https://chatgpt.com", "https://chat.openai.com")
 # ChatGPT's MCP connectors, its older connector redirect, custom GPTs' OAuth callbacks, and native
 # clients on this machine (RFC 8252: any port).
+# What a person signed in with GitHub may do unless the users file says otherwise: no dispatch and
+# no cancelling, which start or stop work for everyone, unless the operator lists them.
+DEFAULT_USER_SCOPES = ("prs:read", "prs:write", "runs:read")
+
 DEFAULT_OAUTH_REDIRECT_URIS = (
     "https://chatgpt.com/connector/oauth/*",
     "https://chatgpt.com/connector_platform_oauth_redirect",
@@ -93,6 +97,15 @@ class Settings:
     oauth_redirect_uris: tuple[str, ...] = DEFAULT_OAUTH_REDIRECT_URIS
     oauth_token_seconds: int = 900
     mcp_api_keys: bool = True
+    # Signing in with GitHub on the consent page (connector.oauth.github_signin): a GitHub App's (or
+    # OAuth App's) client credentials, who may sign in, and what they may do through the connector.
+    github_oauth_client_id: str | None = None
+    github_oauth_client_secret: Secret | None = None
+    oauth_allowed_users: tuple[str, ...] = ()
+    oauth_allowed_orgs: tuple[str, ...] = ()
+    oauth_user_scopes: tuple[str, ...] = DEFAULT_USER_SCOPES
+    oauth_users_file: Path | None = None
+    oauth_encryption_key: Secret | None = None
     sandbox: bool = False
 
     @classmethod
@@ -148,9 +161,47 @@ class Settings:
         if self.oauth_issuer is not None and not _secure_origin(self.oauth_issuer):
             raise SettingsError(f"CONNECTOR_OAUTH_ISSUER={self.oauth_issuer} is not https (http is accepted only on "
                                 "127.0.0.1, [::1] or localhost)")
+        self._validate_github_sign_in()
         if not self.mcp_api_keys and self.oauth_mode == "off":
             raise SettingsError("CONNECTOR_MCP_API_KEYS=false leaves /mcp no way in: turn OAuth on "
                                 "(CONNECTOR_OAUTH=embedded or CONNECTOR_OAUTH_ISSUER) or allow API keys there")
+
+    def _validate_github_sign_in(self) -> None:
+        if self.github_oauth_client_id is None:
+            if self.github_oauth_client_secret is not None:
+                raise SettingsError("GITHUB_OAUTH_CLIENT_SECRET is set without GITHUB_OAUTH_CLIENT_ID; set the client "
+                                    "ID of the same GitHub App (on its settings page, not the numeric App ID)")
+            return
+        if self.oauth_mode != "embedded":
+            raise SettingsError("GITHUB_OAUTH_CLIENT_ID turns on signing in with GitHub on the connector's consent "
+                                "page, which needs CONNECTOR_OAUTH=embedded")
+        if self.github_oauth_client_secret is None:
+            raise SettingsError("GITHUB_OAUTH_CLIENT_ID is set without GITHUB_OAUTH_CLIENT_SECRET (or _FILE): "
+                                "generate a client secret on the GitHub App's settings page")
+        if self.sandbox:
+            return  # the sandbox's GitHub double has its own seeded users and an ephemeral key
+        if not (self.oauth_allowed_users or self.oauth_allowed_orgs or self.oauth_users_file):
+            raise SettingsError("signing in with GitHub is on but nobody may sign in: set CONNECTOR_OAUTH_ALLOWED_USERS "
+                                "(GitHub logins) and/or CONNECTOR_OAUTH_ALLOWED_ORGS (organisations), or list users "
+                                "in CONNECTOR_OAUTH_USERS_FILE")
+        if self.oauth_encryption_key is None:
+            raise SettingsError("signing in with GitHub keeps each user's GitHub tokens, encrypted: set "
+                                "CONNECTOR_OAUTH_ENCRYPTION_KEY_FILE to a file holding a key made by "
+                                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`")
+
+    @property
+    def github_sign_in(self) -> bool:
+        """People may sign in with GitHub on the consent page, and then act on GitHub as themselves."""
+        return self.github_oauth_client_id is not None and self.oauth_mode == "embedded"
+
+    @property
+    def github_web_origin(self) -> str:
+        """Where GitHub's sign-in pages are: github.com for api.github.com, else the API's own host
+        (GitHub Enterprise Server serves ``https://HOST/api/v3`` and ``https://HOST/login/oauth``).
+        PyGithub's ``ApplicationOAuth`` finds the token endpoint by the same rule."""
+        parts = urlsplit(self.github_api_url)
+        host = "github.com" if parts.netloc.lower() == "api.github.com" else parts.netloc
+        return f"{parts.scheme}://{host}"
 
     @property
     def oauth_mode(self) -> str:
@@ -267,6 +318,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONNECTOR_OAUTH_AUDIENCE", "oauth_audience", lambda name, value: value),
     Variable("CONNECTOR_OAUTH_SCOPE_CLAIM", "oauth_scope_claim", lambda name, value: value),
     Variable("CONNECTOR_MCP_API_KEYS", "mcp_api_keys", p.boolean),
+    Variable("GITHUB_OAUTH_CLIENT_ID", "github_oauth_client_id", lambda name, value: value),
+    Variable("GITHUB_OAUTH_CLIENT_SECRET", "github_oauth_client_secret", lambda name, secret: secret, secret=True,
+             private_file=True),
+    Variable("CONNECTOR_OAUTH_ALLOWED_USERS", "oauth_allowed_users", p.github_logins),
+    Variable("CONNECTOR_OAUTH_ALLOWED_ORGS", "oauth_allowed_orgs", p.github_logins),
+    Variable("CONNECTOR_OAUTH_USER_SCOPES", "oauth_user_scopes", p.scopes),
+    Variable("CONNECTOR_OAUTH_USERS_FILE", "oauth_users_file", p.readable_file(
+        "a TOML file of GitHub users and organisations with their scopes and repositories")),
+    Variable("CONNECTOR_OAUTH_ENCRYPTION_KEY", "oauth_encryption_key", p.encryption_keys, secret=True,
+             private_file=True),
 )
 
 

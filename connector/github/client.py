@@ -20,6 +20,7 @@ Every failure leaves this module as a :mod:`connector.errors` exception.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 from github import Auth, Github, GithubException
@@ -47,10 +48,15 @@ from ..errors import (
     GitHubValidation,
     GitHubWriteTimeout,
     Misconfigured,
+    Unauthorized,
 )
 from ..types import Repository, Secret
 from .credentials import AppCredentials, Credentials, TokenCredentials
 from .quota import GitHubQuota, QuotaReading, SharedBlocks
+from .users import UserCredentials
+
+# What calls about the signed-in user (GET /user), not about a repository, are filed under.
+_NO_REPOSITORY = Repository("-", "-")
 
 __all__ = ["GitHub", "GitHubAnswer", "Repository", "github_client", "read_retry", "translate"]
 
@@ -235,6 +241,31 @@ class GitHub:
                 page = _next_page(headers)
         return names
 
+    # -- the signed-in person -------------------------------------------------------------------
+
+    def as_user(self, credentials: Credentials) -> GitHub:
+        """This client acting with ``credentials`` (a signed-in person's): the same connection
+        pool, quota book and listener; only whose token each call carries differs."""
+        view = copy.copy(self)
+        view._credentials = credentials
+        return view
+
+    def authenticated_user(self) -> dict[str, Any]:
+        """``GET /user``: who the credentials' token belongs to."""
+        with self._translated(_NO_REPOSITORY):
+            _, data = self._call(_NO_REPOSITORY, "GET", "/user")
+        return data
+
+    def is_org_member(self, org: str) -> bool:
+        """Whether the token's user is an active member of ``org`` (``GET /user/memberships/orgs/{org}``:
+        GitHub answers 404 to a non-member, and 403 when the org's policy hides it from this app)."""
+        try:
+            with self._translated(_NO_REPOSITORY):
+                _, data = self._call(_NO_REPOSITORY, "GET", f"/user/memberships/orgs/{quote(org, safe='')}")
+        except (GitHubNotFound, GitHubForbidden):
+            return False
+        return data.get("state") == "active"
+
     # -- plumbing ----------------------------------------------------------------------------
 
     @property
@@ -281,7 +312,12 @@ class GitHub:
         try:
             yield
         except GithubException as exc:
-            raise translate(exc, repo, number=number, run_id=run_id) from None
+            person = self._credentials if isinstance(self._credentials, UserCredentials) else None
+            if person is not None and exc.status == 401:  # renewed once already (_call): the sign-in is over
+                raise Unauthorized(f"GitHub no longer accepts the sign-in of @{person.login} (revoked or expired); "
+                                   "sign in again.", token_error="invalid_token") from None
+            raise translate(exc, repo, number=number, run_id=run_id,
+                            whose=person.whose if person is not None else None) from None
         except requests.RequestException as exc:
             if not _is_timeout(exc):
                 # requests' messages can carry the URL but never the Authorization header.
@@ -306,8 +342,9 @@ def _is_timeout(exc: requests.RequestException) -> bool:
 
 
 def translate(exc: GithubException, repo: Repository, *, number: int | None = None, run_id: int | None = None,
-              now: Callable[[], float] = time.time) -> ConnectorError:
-    """Map one GitHub error response to the connector's error for it."""
+              now: Callable[[], float] = time.time, whose: str | None = None) -> ConnectorError:
+    """Map one GitHub error response to the connector's error for it; ``whose`` names a signed-in
+    person whose token was refused, instead of the connector's."""
     status = exc.status
     headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
     data = exc.data if isinstance(exc.data, dict) else {}
@@ -326,7 +363,10 @@ def translate(exc: GithubException, repo: Repository, *, number: int | None = No
         )
     if status == 403:
         permission = headers.get("x-accepted-github-permissions")
-        if permission:
+        if permission and whose is not None:
+            detail = (f"{whose} lacks the permission {permission} on {repo.full_name} (GitHub's own permissions "
+                      "apply to what you do through the connector); ask a repository admin for it.")
+        elif permission:
             detail = (f"The connector's GitHub token lacks the permission {permission} on {repo.full_name}; "
                       "the operator has to grant it.")
         else:

@@ -75,6 +75,7 @@ class AuditLog:
             "key": record.key,
             "oauth_client": record.oauth_client,
             "grant": record.grant,
+            "github_login": record.github_login,
             "client_ip": record.client_ip,
             "method": record.method,
             "path": record.path[:200],  # a scanner's path can be long; it is never needed whole

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connexion.exceptions import OAuthResponseProblem
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
@@ -30,11 +30,16 @@ from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHa
 from ..config.allowlist import RepoAllowlist
 from ..config.keys import SCOPES, ApiKey, KeyRing
 from ..errors import ConnectorError, InsufficientScope, MissingApiKeyConfig, Unauthorized
+from ..oauth.github_people import SUBJECT_PREFIX
 from ..oauth.metadata import challenge
-from ..oauth.tokens import InvalidToken, TokenVerifier, looks_like_jwt
+from ..oauth.tokens import AccessToken, InvalidToken, TokenVerifier, looks_like_jwt
 from ..record import note
 from .arrival import arrival_of
 from .paths import MCP_PATH
+
+if TYPE_CHECKING:
+    from ..oauth.github_people import GitHubPeople
+    from ..oauth.grants import Grant
 
 __all__ = ["Authenticator", "operation_scopes", "security_handlers", "with_scopes"]
 
@@ -44,10 +49,12 @@ _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 class Authenticator:
     def __init__(self, keys: KeyRing, *, verifier: TokenVerifier | None = None, public_base_url: str | None = None,
                  embedded: bool = False, mcp_api_keys: bool = True,
-                 operation_scopes: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 operation_scopes: Mapping[str, tuple[str, ...]] | None = None,
+                 people: GitHubPeople | None = None, grants: Callable[[str], Grant | None] | None = None) -> None:
         self.keys, self.verifier, self.public_base_url = keys, verifier, public_base_url
         self.embedded, self.mcp_api_keys = embedded, mcp_api_keys
         self.operation_scopes = dict(operation_scopes or {})
+        self.people, self.grants = people, grants  # with signing in with GitHub
 
     @property
     def oauth(self) -> bool:
@@ -106,6 +113,8 @@ class Authenticator:
             raise Unauthorized(f"The access token is not accepted: {exc}. Sign in again.",
                                token_error="invalid_token") from None
         note(oauth_client=access.client_id, grant=access.grant_id)
+        if self.embedded and access.subject.startswith(SUBJECT_PREFIX):
+            return self._person(access)
         if self.embedded:
             key = self.keys.by_subject(access.subject)
             if key is None:
@@ -116,6 +125,24 @@ class Authenticator:
             acting = ApiKey(name=f"oauth:{access.subject}"[:80], sha256=hashlib.sha256(access.subject.encode()).digest(),
                             scopes=access.scopes & frozenset(SCOPES), repos=RepoAllowlist(()))
         return {**acting.token_info(), "client_id": access.client_id, "grant": access.grant_id}
+
+
+    def _person(self, access: AccessToken) -> dict[str, Any]:
+        """A person signed in with GitHub: what they may do (their grant, narrowed by what the
+        policy gave them at sign-in or the last refresh) and the credentials to act as them with.
+        Their grant is looked up on every request, so revoking it takes effect at once."""
+        grant = self.grants(access.grant_id) if self.grants is not None and access.grant_id else None
+        session = (self.people.session(grant.github_session) if self.people is not None and grant is not None
+                   and not grant.revoked and grant.github_session is not None else None)
+        if session is None:
+            raise Unauthorized("This sign-in with GitHub has ended (revoked, or the person may no longer use the "
+                               "connector); sign in again.", token_error="invalid_token")
+        note(github_login=session.login)
+        acting = ApiKey(name=f"@{session.login}", sha256=hashlib.sha256(access.subject.encode()).digest(),
+                        scopes=access.scopes & session.allowance.scopes, repos=RepoAllowlist(session.allowance.repos))
+        assert self.people is not None
+        return {**acting.token_info(), "sub": access.subject, "client_id": access.client_id, "grant": access.grant_id,
+                "github_credentials": self.people.credentials(session)}
 
 
 def security_handlers(auth: Authenticator) -> dict[str, type]:

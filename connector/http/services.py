@@ -10,6 +10,7 @@ different settings can live in one process.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,19 @@ class Services:
     runs: RunStore = field(default_factory=MemoryRunStore)
     idempotency: ClaimStore = field(default_factory=MemoryClaimStore)
     limits: RateLimits | None = None
+    people_github: GitHub | None = None  # what people signed in with GitHub act through, when they may
+
+    def webhook_state_for(self, token_info: Mapping[str, Any]) -> bool:
+        """Whether run state GitHub pushed may answer this caller: it was pushed about what the
+        connector's own credentials see; a person acting as themselves is answered by GitHub with
+        their own token, which may see less."""
+        return self.webhooks_enabled and "github_credentials" not in token_info
+
+    @staticmethod
+    def cache_scope(token_info: Mapping[str, Any]) -> str:
+        """The prefix of a cache key for what GitHub answered this caller: the same for everyone
+        using the connector's credentials, one per person acting as themselves."""
+        return f"{token_info['sub']}|" if "github_credentials" in token_info else ""
 
     @property
     def webhooks_enabled(self) -> bool:
@@ -74,8 +88,16 @@ def services() -> Services:
     return found
 
 
-def github() -> GitHub:
-    client = services().github
+def github(token_info: Mapping[str, Any]) -> GitHub:
+    """The GitHub client for the caller: a person signed in with GitHub acts with their own token;
+    anyone else with the connector's credentials."""
+    current = services()
+    person = token_info.get("github_credentials")
+    if person is not None:
+        acting = current.github or current.people_github
+        assert acting is not None, "signing in with GitHub is on only with a client for it"
+        return acting.as_user(person)
+    client = current.github
     if client is None:
         raise Misconfigured(
             "The connector has no GitHub credentials; the operator has to set GITHUB_TOKEN "

@@ -60,22 +60,24 @@ def _page(title: str, body: str, *, status: int = 200, form_targets: Iterable[st
 
 
 def consent_page(*, client_name: str, redirect_uri: str, scopes: Iterable[str], transaction: str, csrf: str,
-                 error: str | None = None, status: int = 200) -> HTMLResponse:
+                 error: str | None = None, status: int = 200, github_origin: str | None = None) -> HTMLResponse:
+    """The page; with ``github_origin`` (signing in with GitHub is on) it offers that first."""
     host = urlsplit(redirect_uri).netloc
     asked = list(scopes)
     items = "".join(f"<li>{escape(SCOPE_WORDS.get(scope, scope))} <span class=note>({escape(scope)})</span></li>"
-                    for scope in asked) or "<li>Everything the API key you sign in with may do</li>"
+                    for scope in asked) or "<li>Everything you may do through this connector</li>"
     alert = f'<p class=error role=alert id=problem>{escape(error)}</p>' if error else ""
     described = ' aria-describedby="problem"' if error else ""
     body = (
         f"<h1>Allow {escape(client_name)} to use this GitHub connector?</h1>{alert}"
         f"<p>After you allow it, you are sent back to <strong>{escape(host)}</strong>.</p>"
         f"<p>It asks to:</p><ul>{items}</ul>"
-        "<p class=note>It gets at most what your API key may do, on the repositories your key allows, "
+        "<p class=note>It gets at most what you may do here, on the repositories you are allowed, "
         "and nothing after you revoke it.</p>"
         '<form method="post" action="/oauth/authorize">'
         f'<input type="hidden" name="transaction" value="{escape(transaction)}">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+        f"{_github_choice(client_name) if github_origin else ''}"
         '<label for="api_key">Your connector API key</label>'
         f'<input type="password" id="api_key" name="api_key" autocomplete="off" required{described}>'
         '<p class=note>The operator of this connector gave you the key. It is checked here and never sent '
@@ -84,7 +86,17 @@ def consent_page(*, client_name: str, redirect_uri: str, scopes: Iterable[str], 
         '<button type="submit" name="decision" value="deny" formnovalidate>Deny</button></div></form>'
     )
     origin = f"{urlsplit(redirect_uri).scheme}://{host}"
-    return _page(f"Allow {client_name}?", body, status=status, form_targets=[origin])
+    targets = [origin, github_origin] if github_origin else [origin]
+    return _page(f"Allow {client_name}?", body, status=status, form_targets=targets)
+
+
+def _github_choice(client_name: str) -> str:
+    # A submit button of the same form, so the CSRF check is the same; formnovalidate because the
+    # key field is required only for the other way in.
+    return ('<div class="actions"><button class="allow" type="submit" name="decision" value="github" '
+            'id="github" formnovalidate>Sign in with GitHub</button></div>'
+            f"<p class=note>{escape(client_name)} then acts on GitHub as you, with your own GitHub permissions, "
+            "within what this connector allows. Or sign in with an API key:</p>")
 
 
 def error_page(problem: str, what_to_do: str, *, status: int = 400) -> HTMLResponse:

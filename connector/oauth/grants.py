@@ -17,18 +17,21 @@ import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ..config.keys import KeyRing
 from ..state.protocols import OAuthStore
 from .tokens import TokenIssuer
 
+if TYPE_CHECKING:
+    from .github_people import GitHubPeople
+
 __all__ = ["CODE_SECONDS", "REFRESH_SECONDS", "Grant", "GrantBook", "SignedIn", "CodeGrant", "RefreshGrant",
-           "S256Challenge", "hashed"]
+           "RecheckFailed", "S256Challenge", "hashed"]
 
 CODE_SECONDS = 60
 REFRESH_SECONDS = 30 * 24 * 3600
@@ -43,9 +46,10 @@ def hashed(secret: str) -> str:
 class SignedIn:
     """Who signed in on the consent page, and what they granted."""
 
-    subject: str  # the key's stable identity ("key:…"), never its name
-    key_name: str
+    subject: str  # the key's stable identity ("key:…"), never its name; or "github:<user id>"
+    key_name: str  # the key's name; or "@login" for a person signed in with GitHub
     scopes: frozenset[str]
+    github_session: str | None = None  # signed in with GitHub: their session (connector.oauth.github_sessions)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class Grant:
     resource: str
     created: float
     revoked: bool = False
+    github_session: str | None = None
 
 
 class _Code:
@@ -95,8 +100,10 @@ class _Refresh:
 class GrantBook:
     """Grants, codes and refresh tokens in the OAuth store."""
 
-    def __init__(self, store: OAuthStore, keys: KeyRing, tokens: TokenIssuer | None = None) -> None:
+    def __init__(self, store: OAuthStore, keys: KeyRing, tokens: TokenIssuer | None = None,
+                 people: GitHubPeople | None = None) -> None:
         self.store, self.keys, self.tokens = store, keys, tokens  # no issuer: book-keeping only (revocation)
+        self.people = people  # with signing in with GitHub
 
     # -- codes ------------------------------------------------------------------------------
     def new_code(self, code: str, *, client_id: str, redirect_uri: str, user: SignedIn, challenge: str,
@@ -105,7 +112,7 @@ class GrantBook:
         self.store.put("code", hashed(code), {
             "client_id": client_id, "redirect_uri": redirect_uri, "subject": user.subject, "key_name": user.key_name,
             "scopes": sorted(user.scopes), "challenge": challenge, "resource": resource, "grant_id": grant_id,
-            "expires": time.time() + CODE_SECONDS,
+            "expires": time.time() + CODE_SECONDS, "github_session": user.github_session,
         }, CODE_SECONDS * 10)  # kept past its 60 s so that a late replay still revokes what it opened
 
     def redeem_code(self, code: str, client_id: str) -> dict[str, Any] | None:
@@ -122,7 +129,7 @@ class GrantBook:
     def open(self, code: dict[str, Any]) -> Grant:
         grant = Grant(grant_id=code["grant_id"], client_id=code["client_id"], subject=code["subject"],
                       key_name=code["key_name"], scopes=tuple(code["scopes"]), resource=code["resource"],
-                      created=time.time())
+                      created=time.time(), github_session=code.get("github_session"))
         self._save(grant)
         self.store.index(f"client:{grant.client_id}", grant.grant_id, REFRESH_SECONDS)
         self.store.index(f"subject:{grant.subject}", grant.grant_id, REFRESH_SECONDS)
@@ -152,11 +159,29 @@ class GrantBook:
         grant = self.get(record["grant_id"])
         if grant is None or grant.revoked:
             return None
-        key = self.keys.by_subject(grant.subject)
-        if key is None:  # the key was removed: what it signed in for ends with it
+        try:
+            held = self._still_held(grant)
+        except RecheckFailed:
+            # GitHub could not be asked: the client's refresh token stays good for a retry.
+            self.store.put("refresh", hashed(refresh), {"grant_id": grant.grant_id}, REFRESH_SECONDS)
+            raise
+        if held is None:
+            self.revoke(grant.grant_id)
             return None
-        narrowed = tuple(scope for scope in grant.scopes if scope in key.scopes)
+        narrowed = tuple(scope for scope in grant.scopes if scope in held)
         return Grant(**{**asdict(grant), "scopes": narrowed}) if narrowed != grant.scopes else grant
+
+    def _still_held(self, grant: Grant) -> frozenset[str] | None:
+        """The scopes the grant's subject still holds: its key's, or (signed in with GitHub) what the
+        person may still do, asked of GitHub again. None: the key was removed, or the person may no
+        longer sign in; what they signed in for ends with it."""
+        if grant.github_session is not None:
+            if self.people is None:
+                return None
+            allowance = self.people.recheck(grant.github_session)
+            return allowance.scopes if allowance is not None else None
+        key = self.keys.by_subject(grant.subject)
+        return key.scopes if key is not None else None
 
     def get(self, grant_id: str) -> Grant | None:
         record = self.store.get("grant", grant_id)
@@ -178,6 +203,16 @@ class GrantBook:
 
     def _save(self, grant: Grant) -> None:
         self.store.put("grant", grant.grant_id, asdict(grant), REFRESH_SECONDS)
+
+
+class RecheckFailed(Exception):
+    """Whether the subject may still sign in could not be found out now (GitHub unreachable)."""
+
+
+class _TemporarilyUnavailable(OAuth2Error):
+    error = "temporarily_unavailable"
+    description = "GitHub could not be asked whether this sign-in still holds; try the refresh again shortly."
+    status_code = 503
 
 
 class S256Challenge(CodeChallenge):
@@ -237,7 +272,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: _Code) -> SignedIn:
         record = authorization_code.record
-        return SignedIn(record["subject"], record["key_name"], frozenset(record["scopes"]))
+        return SignedIn(record["subject"], record["key_name"], frozenset(record["scopes"]), record.get("github_session"))
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         code: _Code = self.request.authorization_code
@@ -251,12 +286,15 @@ class RefreshGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> _Refresh | None:
-        grant = self.server.book.by_refresh_token(refresh_token)
+        try:
+            grant = self.server.book.by_refresh_token(refresh_token)
+        except RecheckFailed:
+            raise _TemporarilyUnavailable() from None
         return _Refresh(grant) if grant is not None else None
 
     def authenticate_user(self, refresh_token: _Refresh) -> SignedIn:
         grant = refresh_token.grant
-        return SignedIn(grant.subject, grant.key_name, frozenset(grant.scopes))
+        return SignedIn(grant.subject, grant.key_name, frozenset(grant.scopes), grant.github_session)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         refresh: _Refresh = self.request.refresh_token

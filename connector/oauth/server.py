@@ -33,6 +33,7 @@ from ..state.protocols import OAuthStore
 from .client_assertions import PrivateKeyJwt
 from .clients import AUTH_METHODS, Client, ClientRegistry, secret_digest
 from .consent import consent_page, error_page
+from .github_signin import CALLBACK_PATH, FLOW_COOKIE, Declined, GitHubSignIn, Returned
 from .grants import CLIENT_AUTH_METHODS, CodeGrant, GrantBook, RefreshGrant, S256Challenge, SignedIn, hashed
 from .signing import SigningKeys
 from .tokens import EmbeddedVerifier, InvalidToken, RememberingVerifier, TokenIssuer, looks_like_jwt, resources_of
@@ -105,11 +106,13 @@ class EmbeddedServer(AuthorizationServer):
     def __init__(self, *, store: OAuthStore, keys: KeyRing, signing: SigningKeys, clients: ClientRegistry,
                  public_base_url: str | None, token_seconds: int,
                  registration_allowed: Callable[[str], bool] = lambda address: True,
-                 caller_of: Callable[[Request], str | None] | None = None) -> None:
+                 caller_of: Callable[[Request], str | None] | None = None, github: GitHubSignIn | None = None) -> None:
         super().__init__(scopes_supported=list(SCOPES))
         self.store, self.keys, self.signing, self.clients = store, keys, signing, clients
         self.public_base_url = public_base_url
-        self.book = GrantBook(store, keys, TokenIssuer(signing, lifetime=token_seconds))
+        self.github = github  # signing in with GitHub, when it is on
+        self.book = GrantBook(store, keys, TokenIssuer(signing, lifetime=token_seconds),
+                              people=github.people if github is not None else None)
         self.verifier = RememberingVerifier(EmbeddedVerifier(signing))
         self.registration_allowed = registration_allowed
         # Who is registering, for the per-address limit: behind a trusted proxy the app knows better
@@ -177,7 +180,8 @@ class EmbeddedServer(AuthorizationServer):
         }
 
     def routes(self) -> list[tuple[str, Callable[[Request], Awaitable[Response]], list[str]]]:
-        return [
+        github = [(CALLBACK_PATH, self._github_callback, ["GET"])] if self.github is not None else []
+        return [*github,
             ("/.well-known/oauth-authorization-server", self._metadata_endpoint, ["GET"]),
             (AUTHORIZE_PATH, self._authorize, ["GET", "POST"]),
             (TOKEN_PATH, self._token, ["POST"]),
@@ -244,7 +248,8 @@ class EmbeddedServer(AuthorizationServer):
             "query": urlencode(list(oauth_request.payload.datalist.items()), doseq=True),
             "csrf": hashed(csrf), "attempts": 0}, TRANSACTION_SECONDS)
         page = consent_page(client_name=grant.client.name, redirect_uri=grant.redirect_uri,
-                            scopes=_scopes(oauth_request), transaction=transaction, csrf=csrf)
+                            scopes=_scopes(oauth_request), transaction=transaction, csrf=csrf,
+                            github_origin=self._github_origin)
         secure = oauth_request.base_url.startswith("https://")
         page.set_cookie(CSRF_COOKIE, csrf, max_age=TRANSACTION_SECONDS, path="/oauth", secure=secure,
                         httponly=True, samesite="strict")
@@ -266,6 +271,8 @@ class EmbeddedServer(AuthorizationServer):
         grant, refusal = self._validated(oauth_request)
         if refusal is not None:
             return refusal
+        if form.get("decision") == "github" and self.github is not None:
+            return self.github.start(hashed(transaction), issuer)  # the page stays pending until GitHub is back
         if form.get("decision") != "allow":
             self.store.delete("authorization", hashed(transaction))
             return self.create_authorization_response(oauth_request, grant_user=None, grant=grant)
@@ -283,6 +290,41 @@ class EmbeddedServer(AuthorizationServer):
         return self.create_authorization_response(oauth_request, grant=grant,
                                                   grant_user=SignedIn(key.subject, key.name, granted))
 
+    # -- back from GitHub ------------------------------------------------------------------------------
+    async def _github_callback(self, request: Request) -> Response:
+        assert self.github is not None
+        query = {name: value for name, value in request.query_params.items()}
+        returned = await anyio.to_thread.run_sync(self.github.returned, query, request.cookies.get(FLOW_COOKIE))
+        if isinstance(returned, Response):
+            return returned
+        return await anyio.to_thread.run_sync(self._signed_in_with_github, returned, self._issuer(request),
+                                              dict(request.headers))
+
+    def _signed_in_with_github(self, returned: Returned | Declined, issuer: str, headers: dict[str, str]) -> Response:
+        assert self.github is not None
+        record = self.store.get("authorization", returned.transaction_hash)
+        if record is None:
+            return error_page("This sign-in page has expired or was already used.",
+                              "Go back to the app you came from and connect again.")
+        oauth_request = self._authorization_request(record["query"], issuer, headers)
+        grant, refusal = self._validated(oauth_request)
+        if refusal is not None:
+            return refusal
+        self.store.delete("authorization", returned.transaction_hash)  # one page, one code
+        if isinstance(returned, Declined):
+            return self.create_authorization_response(oauth_request, grant_user=None, grant=grant)
+        person = returned.person
+        asked = _scopes(oauth_request)
+        granted = frozenset(scope for scope in (asked or SCOPES) if scope in person.allowance.scopes)
+        if not granted:
+            return error_page(f"@{person.login} may do none of what {grant.client.name} asks for here.",
+                              "Ask the operator of this connector for those permissions, then connect again.",
+                              status=403)
+        session = self.github.people.sessions.open(person.user_id, person.login, person.allowance, returned.tokens)
+        log.info("@%s signed in with GitHub for client %s", person.login, grant.client.client_id)
+        return self.create_authorization_response(oauth_request, grant=grant, grant_user=SignedIn(
+            person.subject, f"@{person.login}", granted, session))
+
     def _try_again(self, transaction: str, record: dict[str, Any], grant: Any, asked: list[str], csrf: str,
                    problem: str) -> Response:
         attempts = record["attempts"] + 1
@@ -292,7 +334,12 @@ class EmbeddedServer(AuthorizationServer):
                               "Go back to the app you came from and connect again.", status=401)
         self.store.put("authorization", hashed(transaction), {**record, "attempts": attempts}, TRANSACTION_SECONDS)
         return consent_page(client_name=grant.client.name, redirect_uri=grant.redirect_uri, scopes=asked,
-                            transaction=transaction, csrf=csrf, error=problem, status=401)
+                            transaction=transaction, csrf=csrf, error=problem, status=401,
+                            github_origin=self._github_origin)
+
+    @property
+    def _github_origin(self) -> str | None:
+        return self.github.web_origin if self.github is not None else None
 
     def _validated(self, oauth_request: _Request) -> tuple[Any, Response | None]:
         """Authlib's check of the request; an error with a known client and redirect URI goes back to

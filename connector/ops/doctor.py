@@ -92,9 +92,27 @@ def _oauth(settings: Settings) -> Iterator[Check]:
             yield Check("OAuth clients", "fail", str(exc))
         else:
             yield Check("OAuth clients", "ok", f"{len(clients)} pre-registered: {', '.join(c.name for c in clients.values())}")
+    if settings.github_sign_in:
+        yield _github_sign_in(settings)
     if settings.redis_url is None:
         yield Check("OAuth sign-ins", "warn", "kept in this process's memory: with several instances, or after a "
                     "restart, a sign-in one started fails on another; set CONNECTOR_REDIS_URL")
+
+
+def _github_sign_in(settings: Settings) -> Check:
+    from ..config.github_users import UserPolicy
+
+    try:
+        policy = UserPolicy.from_settings(settings)
+    except SettingsError as exc:
+        return Check("GitHub sign-in", "fail", str(exc))
+    who = [f"users {', '.join(sorted(policy.allowed_users))}" if policy.allowed_users else "",
+           f"members of {', '.join(policy.allowed_orgs)}" if policy.allowed_orgs else "",
+           f"{len(policy.entries)} named in the users file" if policy.entries else ""]
+    return Check("GitHub sign-in", "ok", f"client {settings.github_oauth_client_id} at {settings.github_web_origin}; "
+                 f"who may sign in: {'; '.join(part for part in who if part) or 'anyone (sandbox)'}; "
+                 f"callback {settings.public_base_url or '<PUBLIC_BASE_URL>'}/oauth/github/callback must be "
+                 "registered on the app")
 
 
 def _external_issuer(settings: Settings) -> Check:

@@ -39,6 +39,14 @@ class MemoryOAuthStore:
             self._records[(kind, key)] = (expires, {**value, "used": True})
             return copy.deepcopy(value), used
 
+    def add(self, kind: str, key: str, value: dict[str, Any], ttl: int) -> bool:
+        with self._lock:
+            if self._live((kind, key)) is not None:
+                return False
+            self._expire()
+            self._records[(kind, key)] = (self._clock() + ttl, copy.deepcopy(value))
+            return True
+
     def delete(self, kind: str, key: str) -> None:
         with self._lock:
             self._records.pop((kind, key), None)

@@ -72,8 +72,9 @@ class ClaimStore(Protocol):
 class OAuthStore(Protocol):
     """The embedded authorization server's records: registered clients, pending authorizations,
     codes, grants and refresh tokens, each a JSON object under a ``kind`` and a key that expires.
-    Secrets (codes, refresh tokens, client secrets) are stored only as hashes: keys and values
-    here are never a credential itself."""
+    Secrets (codes, refresh tokens, client secrets) are stored only as hashes, and signed-in
+    people's GitHub tokens only encrypted (connector.oauth.sealing): keys and values here are never
+    a credential itself."""
 
     def put(self, kind: str, key: str, value: dict[str, Any], ttl: int) -> None: ...
 
@@ -81,6 +82,10 @@ class OAuthStore(Protocol):
 
     def use(self, kind: str, key: str) -> tuple[dict[str, Any] | None, bool]:
         """The record, marked used in the same step; and whether it had been used before (a replay)."""
+        ...
+
+    def add(self, kind: str, key: str, value: dict[str, Any], ttl: int) -> bool:
+        """Store ``value`` only if nothing live is stored there yet; whether it was (a lock, taken)."""
         ...
 
     def delete(self, kind: str, key: str) -> None: ...

@@ -48,6 +48,10 @@ class RedisOAuthStore:
         value = json.loads(raw)
         return value, bool(value.get("used"))
 
+    def add(self, kind: str, key: str, value: dict[str, Any], ttl: int) -> bool:
+        with outage_becomes(_unavailable):
+            return bool(self._redis.set(self._key(kind, key), json.dumps(value), ex=max(1, ttl), nx=True))
+
     def delete(self, kind: str, key: str) -> None:
         with outage_becomes(_unavailable):
             self._redis.delete(self._key(kind, key))
