@@ -52,6 +52,33 @@ def test_the_same_key_with_another_body_is_refused(client, double):
     assert len(double.calls("POST", DISPATCHES)) == 1
 
 
+def test_the_same_request_id_on_another_operation_is_a_reuse_not_a_second_write(client, double, pr):
+    first = dispatch(client, "shared-9")
+    other = client.post("/chatgpt/prs/comment", json={"owner": OWNER, "repo": REPO, "number": pr, "body": "hi there",
+                                                      "request_id": "shared-9"})
+
+    assert first.status_code == 202
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert not double.calls("POST", f"/repos/{OWNER}/{REPO}/issues/{pr}/comments")
+
+
+def test_claims_follow_the_keys_identity_not_its_name(make_settings, double, tmp_path):
+    from tests.conftest import keys_file_with
+
+    # A file key named like the environment's first key ("key-1"): the same name, another key.
+    other = "file-key-with-the-same-name-0123456789"
+    keys = keys_file_with(tmp_path / "keys.toml", "key-1", other, ["dispatch"])
+    app = create_app(make_settings(keys_file=keys))
+    env_client = app.test_client(headers={"Authorization": f"Bearer {API_KEY}"})
+    file_client = app.test_client(headers={"Authorization": f"Bearer {other}"})
+
+    first, second = dispatch(env_client, "named-1"), dispatch(file_client, "named-1")
+
+    assert first.status_code == second.status_code == 202
+    assert "idempotent-replayed" not in second.headers
+    assert len(double.calls("POST", DISPATCHES)) == 2
+
+
 def test_keys_are_per_api_key(client, double):
     dispatch(client, "shared-name")
 

@@ -53,8 +53,12 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
         request_id = body.get("request_id")
         if not request_id or body.get("dry_run"):
             return handler(body=body, token_info=token_info)
-        key = f"{token_info.get('sub')}:{operation_id}:{request_id}"
-        fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        # Claimed by the caller's stable identity (a key's digest prefix, or the person's GitHub id),
+        # never a name two keys may share; the operation is part of what must match, so the same
+        # request_id on another operation is a reuse, not a second claim.
+        key = f"{_identity(token_info)}:{request_id}"
+        fingerprint = hashlib.sha256(json.dumps({"operation": operation_id, "body": body}, sort_keys=True,
+                                                ensure_ascii=False).encode()).hexdigest()
         claim = store.claim(key, fingerprint)
         if claim.state != "new":
             return _answer_repeat(store, key, fingerprint, claim, request_id)
@@ -71,6 +75,11 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
         return answer, status
 
     return wrapper
+
+
+def _identity(token_info: dict[str, Any]) -> str:
+    key = token_info.get("key")
+    return key.subject if key is not None else str(token_info.get("sub"))
 
 
 def _answer_repeat(store: ClaimStore, key: str, fingerprint: str, claim: Claim, request_id: str) -> Any:
