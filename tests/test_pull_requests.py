@@ -194,6 +194,21 @@ def test_label_adds_and_returns_every_label_now_on_the_pull_request(client, doub
     assert double.requests[2].body == {"labels": ["needs-review", "documentation"]}
 
 
+def test_a_number_known_to_be_a_pull_request_costs_one_call_to_comment_on_or_label(client, double, pulls):
+    comment(client, pulls["fix"], "First look.")
+    label(client, pulls["fix"], ["bug"])  # the label list is read once and kept for a minute
+    double.clear_requests()
+
+    commented = comment(client, pulls["fix"], "Second look.")
+    labelled = label(client, pulls["fix"], ["needs-review"])
+
+    assert commented.status_code == 201 and labelled.status_code == 200
+    assert [(r.method, r.path) for r in double.requests] == [
+        ("POST", f"{BASE}/issues/{pulls['fix']}/comments"),
+        ("POST", f"{BASE}/issues/{pulls['fix']}/labels"),
+    ]
+
+
 def test_label_refuses_a_plain_issue_number_without_writing(client, double, pulls):
     response = label(client, pulls["issue"], ["bug"])
 

@@ -34,7 +34,7 @@ def comment_on_pull_request(body: dict[str, Any], token_info: dict[str, Any]) ->
     footer = f"<sub>Posted by an assistant through the GitHub connector ({_on_behalf_of(token_info)}).</sub>"
     text = comment_body(body["body"], max_mentions=settings.max_mentions,
                         footer=footer if settings.comment_footer else None)
-    _require_pull_request(token_info, repo, number)
+    _check_pull_request(token_info, repo, number)
     if body["dry_run"]:
         return dry_run_reply(action="comment", repository=repo.full_name, number=number,
                              body_characters=len(text))
@@ -52,14 +52,14 @@ def add_labels_to_pull_request(body: dict[str, Any], token_info: dict[str, Any])
         available = services().labels.get(f"{services().cache_scope(token_info)}{repo.full_name}",
                                           lambda: client.list_label_names(repo))
         names = existing_labels(names, available, repo.full_name)
-    pull = _require_pull_request(token_info, repo, number)
     if body["dry_run"]:
-        current = [label["name"] for label in pull.get("labels") or []]
+        current = [label["name"] for label in _require_pull_request(token_info, repo, number).get("labels") or []]
         on_it = {name.casefold() for name in current}
         to_add = [name for name in names if name.casefold() not in on_it]
         return dry_run_reply(action="label", repository=repo.full_name, number=number,
                              labels_to_add=[visible(n) for n in to_add],
                              labels_after=[visible(n) for n in sorted(current + to_add, key=str.casefold)])
+    _check_pull_request(token_info, repo, number)
     suggest = settings.labels_mode == "suggest"
     labels = client.add_labels(repo, number, names, suggest=suggest)
     reply = {"ok": True, "number": number, "labels": [visible(label["name"]) for label in labels]}
@@ -73,6 +73,12 @@ def _on_behalf_of(token_info: dict[str, Any]) -> str:
     return f"for {name}" if "github_credentials" in token_info else f"API key {name}"
 
 
+def _check_pull_request(token_info: dict[str, Any], repo: Repository, number: int) -> None:
+    """Refuse a number that is not a pull request, asking GitHub only the first time."""
+    if (repo.full_name, number) not in services().pulls:
+        _require_pull_request(token_info, repo, number)
+
+
 def _require_pull_request(token_info: dict[str, Any], repo: Repository, number: int) -> dict[str, Any]:
     # The issues API accepts plain issue numbers too; one GET tells a pull request (it has a
     # "pull_request" key) from an issue and from a number that does not exist (404).
@@ -82,6 +88,7 @@ def _require_pull_request(token_info: dict[str, Any], repo: Repository, number: 
             f"#{number} in {repo.full_name} is an issue, not a pull request; list pull requests to "
             "find the right number."
         )
+    services().pulls.add(repo.full_name, number)
     return issue
 
 

@@ -16,8 +16,9 @@ __all__ = ["LabelCache"]
 
 
 class LabelCache:
-    def __init__(self, ttl_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl = ttl_seconds
+    def __init__(self, ttl_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 size: int = 10_000) -> None:
+        self._ttl, self._size = ttl_seconds, size  # bounded: entries are per repository and per person
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, tuple[str, ...]]] = {}
@@ -33,4 +34,8 @@ class LabelCache:
         names = tuple(load())  # outside the lock: a slow GitHub must not block other repositories
         with self._lock:
             self._entries[key] = (now + self._ttl, names)
+            if len(self._entries) > self._size:  # drop the stale first, then the soonest to go stale
+                for stale in [k for k, (expires, _) in self._entries.items() if expires <= now] or \
+                        [min(self._entries, key=lambda k: self._entries[k][0])]:
+                    del self._entries[stale]
         return names

@@ -19,6 +19,7 @@ from ..config.settings import Settings
 from ..errors import Misconfigured
 from ..github.client import GitHub
 from ..github.labels import LabelCache
+from ..github.pulls import KnownPullRequests
 from ..policy.rules import resolve_repository
 from ..spec.catalog import EventCatalog
 from ..state.claims import MemoryClaimStore
@@ -41,6 +42,7 @@ class Services:
     auth: Authenticator
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
+    pulls: KnownPullRequests = field(default_factory=KnownPullRequests)
     runs: RunStore = field(default_factory=MemoryRunStore)
     idempotency: ClaimStore = field(default_factory=MemoryClaimStore)
     limits: RateLimits | None = None
