@@ -55,7 +55,7 @@ OWNER, REPO = "octo-org", "webapp"
 LOG_DIR = Path(tempfile.mkdtemp(prefix="connector-test-logs-"))
 AUDIT_LOG = LOG_DIR / "audit.log"
 COMMENT_BODIES: set[str] = set()  # what the double received, filled as tests finish
-ISSUED_TOKENS: set[str] = set()  # App installation tokens the double issued
+ISSUED_TOKENS: set[str] = set()  # App installation tokens and user tokens the double issued
 _SECRET_NAME = re.compile(r"(SECRET|TOKEN|_KEY)$")
 
 
@@ -179,6 +179,8 @@ def double(github_double: GitHubDouble) -> Iterator[GitHubDouble]:
         if isinstance(request.body, dict) and isinstance(request.body.get("body"), str):
             COMMENT_BODIES.add(request.body["body"])
     ISSUED_TOKENS.update(token for _, token, _ in github_double.issued_tokens)
+    for issued in github_double.people.tokens:  # people's user tokens: never in any log either
+        ISSUED_TOKENS.update(token for token in (issued.access_token, issued.refresh_token) if token)
     assert [(r.method, r.path, r.schema_errors) for r in github_double.nonconforming()] == []
 
 

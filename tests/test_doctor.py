@@ -190,3 +190,22 @@ def test_the_command_prints_json_and_exits_non_zero_on_a_failure(environ, double
     assert {"name": "public URL", "status": "fail",
             "detail": "http://insecure.example.com is not https; ChatGPT only calls https"} in report["checks"]
     assert GITHUB_TOKEN not in result.stdout + result.stderr
+
+
+def test_github_sign_in_is_reported_with_who_may_sign_in_and_the_callback(environ, double, tmp_path):
+    from cryptography.fernet import Fernet
+
+    from tests.oauth_client import signing_key_pem
+
+    pem = tmp_path / "signing.pem"
+    pem.write_text(signing_key_pem())
+    pem.chmod(0o600)
+    checks = run_checks({**environ, "CONNECTOR_OAUTH": "embedded", "CONNECTOR_OAUTH_SIGNING_KEY_FILE": str(pem),
+                         "GITHUB_OAUTH_CLIENT_ID": "Iv23liCheck", "GITHUB_OAUTH_CLIENT_SECRET": "s" * 30,
+                         "CONNECTOR_OAUTH_ALLOWED_ORGS": "octo-org",
+                         "CONNECTOR_OAUTH_ENCRYPTION_KEY": Fernet.generate_key().decode()})
+
+    assert statuses(checks)["GitHub sign-in"] == "ok"
+    detail = details(checks)["GitHub sign-in"]
+    assert "members of octo-org" in detail and "https://connector.example.com/oauth/github/callback" in detail
+    assert "s" * 30 not in json.dumps([c.detail for c in checks])

@@ -28,6 +28,10 @@ OPERATIONS = [
     "apps/get-repo-installation",
     "apps/create-installation-access-token",
     "users/get-authenticated",
+    # People signed in with GitHub: may they (organisation membership)?
+    "orgs/list-for-authenticated-user",
+    "orgs/get-membership-for-authenticated-user",
+    "orgs/check-membership-for-user",
     # /health/ready: is GitHub's API answering? (uncounted against any quota, needs no token)
     "rate-limit/get",
     # GitHub Actions: the runs a repository_dispatch starts, their jobs, and cancelling one.

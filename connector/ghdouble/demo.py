@@ -8,12 +8,13 @@ several authors, labelled and unlabelled PRs, closed and merged PRs, and a plain
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .server import GitHubDouble
 
-__all__ = ["DEMO_REPOSITORY", "seed_demo"]
+__all__ = ["DEMO_REPOSITORY", "seed_demo", "seed_demo_users"]
 
 # The sandbox's repository, and so its default (owner, repo).
 DEMO_REPOSITORY = ("octo-demo", "hello-connector")
@@ -58,3 +59,15 @@ def seed_demo(double: GitHubDouble, owner: str = DEMO_REPOSITORY[0],
         "issue": issue,
         "labels": [label if isinstance(label, str) else label["name"] for label in DEMO_LABELS],
     }
+
+
+def seed_demo_users(double: GitHubDouble, callback_urls: list[str]) -> dict[str, Any]:
+    """A GitHub App to sign in with, and two people with different permissions on the demo
+    repository, both in its organisation: mona may write, hubot only read (comment, not label)."""
+    client_id, client_secret = "Iv23liSandbox" + secrets.token_hex(4), secrets.token_urlsafe(30)
+    double.register_oauth_app(client_id, client_secret, callback_urls, name="Connector sandbox")
+    full_name = "/".join(DEMO_REPOSITORY)
+    users = {"mona": "write", "hubot": "read"}
+    for login, level in users.items():
+        double.add_user(login, orgs=[DEMO_REPOSITORY[0]], permissions={full_name: level})
+    return {"client_id": client_id, "client_secret": client_secret, "users": users, "org": DEMO_REPOSITORY[0]}

@@ -7,11 +7,13 @@ unparseable JSON (400), a schema violation (422), and only then the operation it
 crash inside an operation is a bug in the double, so it becomes a loud 500 rather than a
 client left waiting.
 
-Credentials are GitHub's three kinds: the personal access token the double was built with,
-the registered GitHub App's JWT (only, and always, on the App's own operations), and the
-installation tokens the double issued. An installation token reaches only the repositories
-its installation covers; any other repository answers 404, because GitHub hides what a
-token may not see rather than admit it exists.
+Credentials are GitHub's four kinds: the personal access token the double was built with,
+the registered GitHub App's JWT (only, and always, on the App's own operations), the
+installation tokens the double issued, and user tokens from the web flow (``users``). An
+installation token reaches only the repositories its installation covers; any other repository
+answers 404, because GitHub hides what a token may not see rather than admit it exists. A user
+token acts as its person: a private repository they have no permission on is 404, and a write
+their permission level does not allow is 403 naming the permission, as GitHub answers an app.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .records import DOCS, RecordedRequest, Reply, error
 from .routes import Routes
 from .schemas import Operation, SchemaBook
 from .state import Repo, State
+from .users import LEVELS, OAuthApp, People, User
 
 __all__ = ["Caller", "Checked", "authenticate", "authorized", "check", "decide"]
 
@@ -43,12 +46,37 @@ class Checked:
 
 @dataclass
 class Caller:
-    """Who a request authenticated as: ``grant`` is set for an installation token."""
+    """Who a request authenticated as: ``grant`` is set for an installation token, ``user`` (and
+    the app that issued their token) for a user token."""
 
     grant: IssuedToken | None = None
+    user: User | None = None
+    app: OAuthApp | None = None
 
     def sees(self, repo: Repo) -> bool:
+        if self.user is not None:
+            reachable = self.app is None or self.app.reaches(repo.full_name)
+            return reachable and (not repo.private or repo.full_name.lower() in self.user.permissions)
         return self.grant is None or self.grant.covers(repo.owner, repo.name)
+
+    def may(self, repo: Repo, op_id: str) -> str | None:
+        """None when the caller may run ``op_id`` on ``repo``; else the permission GitHub names."""
+        needed = WRITE_LEVELS.get(op_id)
+        if self.user is None or needed is None:
+            return None
+        level, permission = needed
+        held = self.user.permissions.get(repo.full_name.lower(), "read" if not repo.private else "")
+        return None if LEVELS.get(held, 0) >= LEVELS[level] else permission
+
+
+# What a person's permission level must be for each write, and the permission GitHub names in
+# x-accepted-github-permissions when it is not (anyone who can read may comment).
+WRITE_LEVELS = {
+    "issues/create-comment": ("read", "issues=write; pull_requests=write"),
+    "issues/add-labels": ("triage", "issues=write; pull_requests=write"),
+    "repos/create-dispatch-event": ("write", "contents=write"),
+    "actions/cancel-workflow-run": ("write", "actions=write"),
+}
 
 
 def authorized(token: str | None, header: str | None) -> bool:
@@ -64,7 +92,7 @@ ANONYMOUS_OPERATIONS = frozenset({"rate-limit/get"})
 
 
 def authenticate(op: Operation | None, header: str | None, *, token: str | None,
-                 apps: Apps) -> Caller | Reply:
+                 apps: Apps, people: People | None = None) -> Caller | Reply:
     """The caller behind ``header``, or GitHub's 401 for it."""
     scheme, _, value = (header or "").strip().partition(" ")
     scheme, value = scheme.lower(), value.strip()
@@ -80,6 +108,12 @@ def authenticate(op: Operation | None, header: str | None, *, token: str | None,
     issued = apps.token(value) if scheme in ("token", "bearer") else None
     if issued is not None:  # checked even on an open double, so token refresh can be tested
         return Caller(issued) if issued.live() else error(401, "Bad credentials", DOCS)
+    held = people.by_access_token(value) if people is not None and scheme in ("token", "bearer") else None
+    if held is not None:
+        user = people.user(held.login) if people is not None else None
+        if not held.live() or user is None:
+            return error(401, "Bad credentials", DOCS)
+        return Caller(user=user, app=people.apps.get(held.client_id) if people is not None else None)
     return Caller() if token is None else error(401, "Bad credentials", DOCS)
 
 
@@ -108,14 +142,15 @@ def check(schemas: SchemaBook, rec: RecordedRequest, routed: bool) -> Checked:
 
 def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, token: str | None,
            schemas: SchemaBook, faults: FaultQueue, state: State, routes: Routes,
-           apps: Apps) -> Reply | None:
+           apps: Apps, people: People | None = None) -> Reply | None:
     """Check the request, then pick the reply (``None`` = drop the connection)."""
     checked = check(schemas, rec, routed)
     op = checked.op
     doc = op.doc_url if op else DOCS
-    caller = authenticate(op, authorization, token=token, apps=apps)
+    caller = authenticate(op, authorization, token=token, apps=apps, people=people)
     if isinstance(caller, Reply):
         return caller
+    rec.actor = caller.user.login if caller.user is not None else None
     fault = faults.take(rec.method, rec.path)
     if fault is not None:
         if fault.delay:
@@ -137,8 +172,12 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
         repo = state.find(params["owner"], params["repo"])
         if repo is None or not caller.sees(repo):
             return error(404, "Not Found", doc)
+        lacking = caller.may(repo, op.id)
+        if lacking is not None:
+            return Reply(403, {"message": "Resource not accessible by integration", "documentation_url": doc,
+                               "status": "403"}, {"x-accepted-github-permissions": lacking})
     try:
-        reply = routes(op.id, repo, params, rec.query, rec.body)
+        reply = routes(op.id, repo, params, rec.query, rec.body, caller.user)
     except Exception as exc:  # a bug in the double: make it loud, not a hung client
         rec.schema_errors.append(f"double crashed: {exc!r}")
         return error(500, f"GitHub double error: {exc!r}", doc)

@@ -35,6 +35,7 @@ class RecordedRequest:
     schema_errors: list[str] = field(default_factory=list)
     status: int = 0  # 0 when the connection was dropped on purpose
     github_request_id: str | None = None  # the x-github-request-id it was answered with
+    actor: str | None = None  # the login whose user token authenticated it (None: the PAT, an App, none)
 
 
 @dataclass
@@ -89,6 +90,12 @@ class Recorder:
         with self.lock:
             self._used = RATE_LIMIT - remaining - 1  # answering a request uses one
             self._reset_at = int(time.time()) + reset_in
+
+    def web(self, rec: RecordedRequest, status: int) -> None:
+        """Record a request to github.com's web flow (not the REST API: no quota is used)."""
+        with self.lock:
+            rec.status = status
+            self._requests.append(rec)
 
     def dropped(self, rec: RecordedRequest) -> None:
         """Record a request whose connection is hung up on purpose (status stays 0)."""

@@ -21,6 +21,7 @@ from .apps import Apps, app_view, installation_view, token_view
 from .records import Reply, error
 from .run_views import job_view, run_view
 from .state import Issue, Repo, State
+from .users import People, User
 from .views import Views
 
 __all__ = ["MAX_COMMENT", "AppHandler", "Handler", "Host", "Routes"]
@@ -31,6 +32,8 @@ MAX_COMMENT = 65536
 Handler = Callable[[Repo, dict[str, str], dict[str, str], Any], Reply]
 # (path parameters, query, parsed JSON body) -> reply, for the App's own operations
 AppHandler = Callable[[dict[str, str], dict[str, str], Any], Reply]
+# (the person, path parameters, query, parsed JSON body) -> reply, for a user token's own operations
+UserHandler = Callable[[User, dict[str, str], dict[str, str], Any], Reply]
 
 _LEVELS = {"read": 1, "write": 2, "admin": 3}
 
@@ -50,6 +53,8 @@ class Host(Protocol):
     def actions(self) -> Actions: ...
     @property
     def oauth_scopes(self) -> str | None: ...
+    @property
+    def people(self) -> People: ...
 
     def quota(self) -> dict[str, int]: ...
 
@@ -80,13 +85,28 @@ class Routes:
             "apps/create-installation-access-token": self._create_token,
             "users/get-authenticated": self._get_viewer,
             "rate-limit/get": self._get_rate_limit,
+            # The double's token has no organisations of its own.
+            "orgs/list-for-authenticated-user": lambda *_: Reply(200, []),
+            "orgs/get-membership-for-authenticated-user": lambda *_: error(404, "Not Found"),
+            "orgs/check-membership-for-user": self._check_membership,
+        }
+        # Operations that answer differently for a person's user token.
+        self.user_table: dict[str, UserHandler] = {
+            "users/get-authenticated": self._get_user,
+            "orgs/list-for-authenticated-user": self._list_user_orgs,
+            "orgs/get-membership-for-authenticated-user": self._get_user_membership,
         }
 
     def __call__(self, op_id: str, repo: Repo | None, params: dict[str, str],
-                 query: dict[str, str], body: Any) -> Reply:
-        """Run operation ``op_id``; an operation without a handler raises ``KeyError``."""
+                 query: dict[str, str], body: Any, user: User | None = None) -> Reply:
+        """Run operation ``op_id`` (for ``user`` when a user token made the call); an operation
+        without a handler raises ``KeyError``."""
+        if user is not None and op_id in self.user_table:
+            return self.user_table[op_id](user, params, query, body)
         if repo is None:  # not under /repos/{owner}/{repo}
             return self.app_table[op_id](params, query, body)
+        if user is not None and op_id == "issues/create-comment":  # written by the person, not the bot
+            return self._create_comment(repo, params, query, body, author=user.login)
         return self.table[op_id](repo, params, query, body)
 
     def _page(self, items: list[Any], path: str, query: dict[str, str]) -> Reply:
@@ -144,7 +164,8 @@ class Routes:
         with self._host.state.lock:
             return Reply(200, self._host.views.issue(repo, issue))
 
-    def _create_comment(self, repo: Repo, p: dict[str, str], _q: dict[str, str], body: Any) -> Reply:
+    def _create_comment(self, repo: Repo, p: dict[str, str], _q: dict[str, str], body: Any,
+                        author: str | None = None) -> Reply:
         issue = self._find_issue(repo, p["issue_number"])
         if issue is None:
             return error(404, "Not Found")
@@ -156,7 +177,7 @@ class Routes:
             return error(422, "Validation Failed", errors=[
                 {"resource": "IssueComment", "code": "custom", "field": "body", "message": problem}])
         with self._host.state.lock:
-            data = self._host.views.comment(repo, issue, self._host.state.add_comment(issue, text))
+            data = self._host.views.comment(repo, issue, self._host.state.add_comment(issue, text, author))
         return Reply(201, data, {"location": data["url"]})
 
     def _add_labels(self, repo: Repo, p: dict[str, str], _q: dict[str, str], body: Any) -> Reply:
@@ -229,6 +250,38 @@ class Routes:
         if self._host.oauth_scopes is not None:
             reply.headers["x-oauth-scopes"] = self._host.oauth_scopes
         return reply
+
+    # -- a person's user token -------------------------------------------------------------------
+    def _get_user(self, user: User, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        return Reply(200, {**self._host.views.user(user.login), "name": user.name, "company": None, "blog": "",
+                           "location": None, "email": None, "hireable": None, "bio": None, "public_repos": 0,
+                           "public_gists": 0, "followers": 0, "following": 0,
+                           "created_at": "2024-01-15T09:00:00Z", "updated_at": "2024-01-15T09:00:00Z"})
+
+    def _list_user_orgs(self, user: User, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        return Reply(200, [self._org(name) for name in sorted(user.orgs)])
+
+    def _get_user_membership(self, user: User, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        org = p["org"].lower()
+        if org not in user.orgs:
+            return error(404, "Not Found")
+        api = self._host.url
+        return Reply(200, {"url": f"{api}/orgs/{org}/memberships/{user.login}", "state": "active", "role": "member",
+                           "organization_url": f"{api}/orgs/{org}", "organization": self._org(org),
+                           "user": self._host.views.user(user.login)})
+
+    def _check_membership(self, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        user = self._host.people.user(p["username"])
+        return Reply(204) if user is not None and p["org"].lower() in user.orgs else error(404, "Not Found")
+
+    def _org(self, login: str) -> dict[str, Any]:
+        api, uid = self._host.url, self._host.state.user_id(login)
+        return {"login": login, "id": uid, "node_id": f"O_{uid}", "url": f"{api}/orgs/{login}",
+                "repos_url": f"{api}/orgs/{login}/repos", "events_url": f"{api}/orgs/{login}/events",
+                "hooks_url": f"{api}/orgs/{login}/hooks", "issues_url": f"{api}/orgs/{login}/issues",
+                "members_url": f"{api}/orgs/{login}/members{{/member}}",
+                "public_members_url": f"{api}/orgs/{login}/public_members{{/member}}",
+                "avatar_url": f"https://avatars.githubusercontent.com/u/{uid}?v=4", "description": None}
 
     def _get_rate_limit(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
         """The core quota as the headers of the last answer reported it; GitHub lists more

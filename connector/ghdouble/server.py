@@ -21,9 +21,10 @@ import json as jsonlib
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from . import wire
 from .actions import Actions, Change
@@ -36,9 +37,11 @@ from .routes import Routes
 from .run_views import hook_payload, run_view
 from .schemas import SchemaBook, load_schemas
 from .state import Issue, Repo, State
+from .users import OAuthApp, People, User, UserToken
 from .views import Views
+from .web_flow import WebFlow, is_web_path, web_operation
 
-__all__ = ["Delivery", "GitHubDouble", "RecordedRequest"]
+__all__ = ["Delivery", "GitHubDouble", "RecordedRequest", "UserToken"]
 
 _ZEN = "Design for failure."  # ping's "zen", one of GitHub's rotating sayings
 
@@ -56,6 +59,8 @@ class GitHubDouble:
         self._recorder = Recorder(self._lock)
         self._faults = FaultQueue(self._lock)
         self.apps = Apps(self._lock)  # the GitHub App, its installations and issued tokens
+        self.people = People(self._lock)  # people, the apps they sign in to, their user tokens
+        self._web = WebFlow(self.people)  # github.com's /login/oauth
         self.actions = Actions(self.state, self._announce)  # workflows and their runs
         self._hooks = Hooks(self._lock)  # where run changes are delivered as webhooks
         # A classic token's scopes (e.g. "repo, workflow"), sent on GET /user as GitHub does;
@@ -136,6 +141,7 @@ class GitHubDouble:
             self._recorder.clear(quota=True)
             self._faults.clear()
             self.apps.clear()
+            self.people.clear()
             self._hooks.clear()
             self.oauth_scopes = None
         self.actions.clear()
@@ -310,6 +316,80 @@ class GitHubDouble:
         """
         return self.apps.issued
 
+    # -- people and signing in with GitHub (users, web_flow) -----------------------------------
+    def register_oauth_app(self, client_id: str, client_secret: str, callback_urls: Sequence[str], *,
+                           name: str = "Connector", kind: Literal["github_app", "oauth_app"] = "github_app",
+                           expiring: bool = True, installed_on: Iterable[str] | None = None) -> None:
+        """A GitHub App's (or OAuth App's) client credentials; ``installed_on`` ("owner/repo" or
+        "owner/*") limits what its user tokens reach, as a GitHub App's installations do."""
+        self.people.register_app(OAuthApp(client_id, client_secret, tuple(callback_urls), name, kind, expiring,
+                                          tuple(installed_on) if installed_on is not None else None))
+
+    def add_user(self, login: str, *, name: str | None = None, orgs: Iterable[str] = (),
+                 permissions: Mapping[str, str] | None = None) -> None:
+        """A person who can sign in; ``permissions`` maps "owner/repo" to read, triage, write or admin."""
+        self.people.add_user(login, self.state.user_id(login), name, orgs, permissions or {})
+
+    def _person(self, login: str) -> User:
+        user = self.people.user(login)
+        if user is None:
+            raise KeyError(f"no user {login!r} on the double")
+        return user
+
+    def set_user_permission(self, login: str, full_name: str, level: str | None) -> None:
+        with self._lock:
+            if level is None:
+                self._person(login).permissions.pop(full_name.lower(), None)
+            else:
+                self._person(login).permissions[full_name.lower()] = level
+
+    def add_to_org(self, login: str, org: str) -> None:
+        with self._lock:
+            self._person(login).orgs.add(org.lower())
+
+    def remove_from_org(self, login: str, org: str) -> None:
+        with self._lock:
+            self._person(login).orgs.discard(org.lower())
+
+    def revoke_user_authorization(self, login: str) -> None:
+        """The person revoked the app: their tokens answer 401, their refresh tokens bad_refresh_token."""
+        with self._lock:
+            for token in self.people.tokens_of(login):
+                token.revoked = True
+
+    def expire_user_tokens(self, login: str | None = None) -> None:
+        """Access tokens (of ``login``, or everyone's) expire now; refresh tokens still work."""
+        with self._lock:
+            for token in self.people.tokens:
+                if login is None or token.login.lower() == login.lower():
+                    token.expires_at = time.time() - 1
+
+    @property
+    def user_token_seconds(self) -> int:
+        return self.people.user_token_seconds
+
+    @user_token_seconds.setter
+    def user_token_seconds(self, seconds: int) -> None:
+        self.people.user_token_seconds = seconds
+
+    @property
+    def refresh_token_seconds(self) -> int:
+        return self.people.refresh_token_seconds
+
+    @refresh_token_seconds.setter
+    def refresh_token_seconds(self, seconds: int) -> None:
+        self.people.refresh_token_seconds = seconds
+
+    def user_tokens(self, login: str) -> list[UserToken]:
+        """Every token pair issued to ``login``, oldest first."""
+        return self.people.tokens_of(login)
+
+    def approve(self, authorize_url: str, login: str) -> str:
+        """What a browser does on the Authorize page, without a browser: the redirect it is sent."""
+        params = dict(parse_qsl(urlsplit(authorize_url).query, keep_blank_values=True))
+        reply = self._web.decide({**params, "login": login, "decision": "authorize"})
+        return reply.headers.get("location", "")
+
     # -- fault injection -------------------------------------------------------------------
     def fail_next(self, method: str, path_pattern: str, *, status: int | None = None,
                   json: Any = None, headers: Mapping[str, str] | None = None, delay: float = 0.0,
@@ -348,9 +428,15 @@ class GitHubDouble:
     def _handle(self, h: wire.Handler) -> None:
         """Serve one request: read, decide (see ``pipeline``), record, answer or hang up."""
         rec, routed = wire.read_request(h, self.prefix)
+        if is_web_path(rec.path) and (not self.prefix or not routed):  # github.com's pages, not the API
+            web = self._web.handle(rec.method, rec.path, rec.query, rec.headers, rec.raw_body)
+            rec.operation_id = web_operation(rec.method, rec.path)
+            self._recorder.web(rec, web.status)
+            wire.send(h, web.status, web.headers, web.body)
+            return
         reply = decide(rec, routed, h.headers.get("authorization"), token=self.token,
                        schemas=self.schemas, faults=self._faults, state=self.state,
-                       routes=self._routes, apps=self.apps)
+                       routes=self._routes, apps=self.apps, people=self.people)
         if reply is None:  # dropped on purpose
             self._recorder.dropped(rec)
             wire.hang_up(h)

@@ -232,9 +232,10 @@ class State:
         with self.lock:
             return sorted((repo.labels[k] for k in issue.labels), key=lambda label: label.name.lower())
 
-    def add_comment(self, issue: Issue, body: str) -> Comment:
+    def add_comment(self, issue: Issue, body: str, author: str | None = None) -> Comment:
+        """A comment by ``author`` (a user token's person), or by the viewer (the token's bot)."""
         with self.lock:
-            comment = Comment(next(self._ids["comment"]), self.viewer, body, self.tick())
+            comment = Comment(next(self._ids["comment"]), author or self.viewer, body, self.tick())
             issue.comments.append(comment)
             issue.updated_at = comment.created_at
             return comment

@@ -5,8 +5,8 @@ made (``Grant.github_session``); the tokens the connector issues to the client a
 the GitHub tokens never leave: they are kept sealed (:mod:`connector.oauth.sealing`) in the OAuth
 store, so in Redis when one is configured.
 
-GitHub App user tokens expire after 8 hours. A token within five minutes of expiry is renewed
-before use, and only once across every worker and instance: the renewer takes a short lock in the
+GitHub App user tokens expire after 8 hours. A token within five minutes of expiry (or past half
+its life, if GitHub gave a shorter one) is renewed before use, and only once across every worker and instance: the renewer takes a short lock in the
 store, and the others wait for the new token to appear instead of refreshing too (GitHub rotates
 refresh tokens, so a second refresh with the same one would fail and end the session). When GitHub
 refuses the refresh token (revoked, expired, or the person withdrew the app), the session ends.
@@ -26,11 +26,10 @@ from ..state.protocols import OAuthStore
 from .github_web import GitHubSignInRefused, GitHubWeb, UserTokens
 from .sealing import Sealer, Unsealable
 
-__all__ = ["GitHubSession", "GitHubSessions", "RENEW_MARGIN_SECONDS"]
+__all__ = ["GitHubSession", "GitHubSessions"]
 
 log = logging.getLogger(__name__)
 
-RENEW_MARGIN_SECONDS = 300
 LOCK_SECONDS = 20  # longer than a refresh can take (the GitHub timeout is at most 40 s, but a lock
                    # left by a dead worker must not stall the session for long)
 WAIT_SECONDS = 10.0  # how long a request waits for another worker's refresh
@@ -46,7 +45,7 @@ class GitHubSession:
     tokens: UserTokens
 
     def needs_renewal(self, now: float) -> bool:
-        return self.tokens.expires_at is not None and self.tokens.expires_at - now < RENEW_MARGIN_SECONDS
+        return self.tokens.renew_at is not None and now >= self.tokens.renew_at
 
 
 class GitHubSessions:
@@ -70,7 +69,7 @@ class GitHubSessions:
             log.warning("GitHub session %s was sealed with a key no longer configured; it has ended", session_id)
             return None
         tokens = UserTokens(sealed["access_token"], sealed["expires_at"], sealed["refresh_token"],
-                            sealed["refresh_expires_at"])
+                            sealed["refresh_expires_at"], sealed.get("renew_at"))
         allowance = Allowance(frozenset(record["scopes"]), tuple(record["repos"]))
         return GitHubSession(session_id, record["user_id"], record["login"], allowance, tokens)
 
@@ -150,7 +149,8 @@ class GitHubSessions:
     def _save(self, session: GitHubSession) -> None:
         tokens = session.tokens
         sealed = self.sealer.seal({"access_token": tokens.access_token, "expires_at": tokens.expires_at,
-                                   "refresh_token": tokens.refresh_token, "refresh_expires_at": tokens.refresh_expires_at})
+                                   "refresh_token": tokens.refresh_token, "refresh_expires_at": tokens.refresh_expires_at,
+                                   "renew_at": tokens.renew_at})
         ttl = SESSION_SECONDS
         if tokens.refresh_expires_at is not None:
             ttl = min(ttl, int(tokens.refresh_expires_at - self._clock()))

@@ -23,7 +23,9 @@ from github import Github, GithubException
 from ..errors import GitHubUnavailable
 from ..types import Secret
 
-__all__ = ["GitHubSignInRefused", "GitHubWeb", "UserTokens", "s256"]
+__all__ = ["GitHubSignInRefused", "GitHubWeb", "RENEW_MARGIN_SECONDS", "UserTokens", "s256"]
+
+RENEW_MARGIN_SECONDS = 300  # a token is renewed this long before it expires (GitHub's last 8 hours)
 
 
 def s256(verifier: str) -> str:
@@ -44,6 +46,7 @@ class UserTokens:
     expires_at: float | None  # None: GitHub issued a token that does not expire
     refresh_token: str | None
     refresh_expires_at: float | None
+    renew_at: float | None = None  # when to renew it before use: 5 minutes before expiry, or halfway if sooner
 
     def __repr__(self) -> str:  # never the tokens, wherever this ends up printed
         return f"UserTokens(expires_at={self.expires_at}, refresh_expires_at={self.refresh_expires_at})"
@@ -84,7 +87,9 @@ class GitHubWeb:
         if not data.get("access_token"):
             raise GitHubSignInRefused("no_token", "GitHub's answer held no access token")
         expires_in, refresh_in = data.get("expires_in"), data.get("refresh_token_expires_in")
+        lifetime = int(expires_in) if expires_in else None
         return UserTokens(access_token=data["access_token"],
-                          expires_at=now + int(expires_in) if expires_in else None,
+                          expires_at=now + lifetime if lifetime else None,
                           refresh_token=data.get("refresh_token") or None,
-                          refresh_expires_at=now + int(refresh_in) if refresh_in else None)
+                          refresh_expires_at=now + int(refresh_in) if refresh_in else None,
+                          renew_at=now + max(lifetime - RENEW_MARGIN_SECONDS, lifetime / 2) if lifetime else None)

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..config.settings import Settings
 from ..ghdouble import GitHubDouble, seed_demo
-from ..ghdouble.demo import DEMO_REPOSITORY
+from ..ghdouble.demo import DEMO_REPOSITORY, seed_demo_users
+from ..oauth.github_signin import CALLBACK_PATH
 from ..types import Secret
 
 __all__ = ["DEMO_REPOSITORY", "Sandbox", "start_sandbox"]
@@ -24,6 +25,7 @@ class Sandbox:
     settings: Settings
     demo: dict[str, Any]
     api_key: str | None  # set when the sandbox generated the key (so the banner may show it)
+    people: dict[str, Any] | None = None  # who may "Sign in with GitHub" on the consent page, with OAuth on
 
     def stop(self) -> None:
         self.double.stop()
@@ -47,10 +49,16 @@ class Sandbox:
             f"  curl -s {base_url}/chatgpt/prs/label {auth} -d '{{\"number\": {pr}, \"labels\": [\"bug\"]}}'",
             f"  curl -s {base_url}/chatgpt/dispatch {auth} -d '{{\"event_type\": \"deploy\", \"request_id\": \"demo-1\", \"client_payload\": {{\"env\": \"staging\"}}}}'",
             f"  curl -s {base_url}/chatgpt/dispatch/status {auth} -d '{{\"request_id\": \"demo-1\", \"wait_seconds\": 20}}'",
+            *([f"  Sign in with GitHub on the consent page as {self._people()}."] if self.people else []),
             "Set GITHUB_TOKEN and CONNECTOR_API_KEY to talk to real GitHub.",
             "",
         ]
         return "\n".join(lines)
+
+
+    def _people(self) -> str:
+        assert self.people is not None
+        return " or ".join(f"{login} ({level})" for login, level in self.people["users"].items())
 
 
 def start_sandbox(settings: Settings) -> Sandbox:
@@ -77,4 +85,11 @@ def start_sandbox(settings: Settings) -> Sandbox:
         default_repo=(demo["owner"], demo["repo"]),
         api_keys=api_keys,
     )
-    return Sandbox(double=double, settings=sandbox_settings, demo=demo, api_key=generated_key)
+    people = None
+    if sandbox_settings.oauth_mode == "embedded":
+        # "Sign in with GitHub" against the double, as two people with different permissions. The
+        # double lets a loopback callback's port differ, as GitHub does, so the port chosen later fits.
+        people = seed_demo_users(double, [f"http://{host}{CALLBACK_PATH}" for host in ("127.0.0.1", "localhost")])
+        sandbox_settings = dataclasses.replace(sandbox_settings, github_oauth_client_id=people["client_id"],
+                                               github_oauth_client_secret=Secret(people["client_secret"]))
+    return Sandbox(double=double, settings=sandbox_settings, demo=demo, api_key=generated_key, people=people)
