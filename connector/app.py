@@ -316,7 +316,9 @@ def _warn_about(settings: Settings, github: GitHub | None, *, over_http: bool) -
                     "ChatGPT needs the public https origin, e.g. PUBLIC_BASE_URL=https://connector.example.com")
     elif over_http and not settings.public_base_url_is_https:
         log.warning("PUBLIC_BASE_URL=%s is not https; ChatGPT only calls https servers", settings.public_base_url)
-    if github is None:
+    if github is None and settings.github_sign_in:
+        log.info("neither GITHUB_TOKEN nor a GitHub App is set: only people signed in with GitHub can act on GitHub")
+    elif github is None:
         log.warning("neither GITHUB_TOKEN nor a GitHub App is set: every GitHub operation will answer 503 misconfigured")
     if not settings.allowed_repos and not settings.sandbox:
         log.warning("CONNECTOR_ALLOWED_REPOS is not set: every repository the GitHub token can reach is "

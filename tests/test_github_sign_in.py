@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 
 from connector.app import create_app
 from connector.types import Secret
-from tests.conftest import ISSUED_TOKENS, LOG_DIR, OWNER, REPO
+from tests.conftest import API_KEY, ISSUED_TOKENS, LOG_DIR, OWNER, REPO
 from tests.oauth_client import Flow, pkce, signing_key_pem
 
 BASE = "https://connector.example.com"
@@ -333,3 +333,61 @@ def test_the_sandbox_lets_a_newcomer_sign_in_with_github_as_either_seeded_person
 
     assert commented.status_code == 201
     assert labelled.status_code == 403 and labelled.json()["code"] == "github_forbidden"
+
+
+def test_a_persons_dispatch_record_is_theirs_alone(make_settings, people, pr):
+    app = create_app(github_settings(make_settings, oauth_user_scopes=("dispatch", "runs:read")))
+    http = http_for(app)
+    mona = sign_in(people, http, "mona", scope="dispatch runs:read")
+    hubot = sign_in(people, http, "hubot", scope="dispatch runs:read")
+
+    sent = http.post("/chatgpt/dispatch", headers=bearer(mona),
+                     json={"owner": OWNER, "repo": REPO, "event_type": "deploy", "request_id": "mine-1"})
+    own = http.post("/chatgpt/dispatch/status", headers=bearer(mona),
+                    json={"owner": OWNER, "repo": REPO, "request_id": "mine-1"})
+    other = http.post("/chatgpt/dispatch/status", headers=bearer(hubot),
+                      json={"owner": OWNER, "repo": REPO, "request_id": "mine-1"})
+
+    assert sent.status_code == 202 and [r.actor for r in people.calls("POST", re.compile(r".*/dispatches"))] == ["mona"]
+    assert own.status_code == 200 and own.json()["seconds_since_dispatch"] is not None
+    assert other.status_code == 404, other.text  # no record of hubot's, and no run named after it
+
+
+def test_connector_rate_limits_count_each_person_apart(make_settings, people, pr):
+    app = create_app(github_settings(make_settings, rate_limit=("2/minute",)))
+    http = http_for(app)
+    mona, hubot = sign_in(people, http, "mona"), sign_in(people, http, "hubot")
+    body = {"owner": OWNER, "repo": REPO}
+
+    monas = [http.post("/chatgpt/prs/list", headers=bearer(mona), json=body).status_code for _ in range(3)]
+    hubots = http.post("/chatgpt/prs/list", headers=bearer(hubot), json=body).status_code
+
+    assert monas == [200, 200, 429] and hubots == 200
+
+
+def test_an_mcp_tool_call_after_github_revoked_the_app_asks_the_client_to_sign_in_again(app, people, pr):
+    with http_for(app) as http:  # with: the app's lifespan runs /mcp
+        tokens = sign_in(people, http, "mona")
+        people.revoke_user_authorization("mona")
+        answer = http.post("/mcp", headers={**bearer(tokens), "Accept": "application/json, text/event-stream"},
+                           json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                               "name": "list_pull_requests", "arguments": {"owner": OWNER, "repo": REPO}}})
+
+    result = answer.json()["result"]
+    assert result["isError"] is True and "sign in again" in result["content"][0]["text"]
+    [challenge] = result["_meta"]["mcp/www_authenticate"]
+    assert challenge.startswith(f'Bearer resource_metadata="{BASE}/.well-known/oauth-protected-resource/mcp"')
+    assert 'error="invalid_token"' in challenge
+
+
+def test_without_credentials_of_its_own_the_connector_still_acts_for_people(make_settings, people, pr):
+    app = create_app(github_settings(make_settings, github_token=None))
+    http = http_for(app)
+    tokens = sign_in(people, http, "mona")
+
+    as_mona = http.post("/chatgpt/prs/list", headers=bearer(tokens), json={"owner": OWNER, "repo": REPO})
+    with_a_key = app.test_client(base_url=BASE).post("/chatgpt/prs/list", json={"owner": OWNER, "repo": REPO},
+                                                     headers={"Authorization": f"Bearer {API_KEY}"})
+
+    assert as_mona.status_code == 200
+    assert with_a_key.status_code == 503 and "signed in with GitHub" in with_a_key.json()["detail"]

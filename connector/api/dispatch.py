@@ -41,4 +41,5 @@ def send_dispatch(token_info: dict[str, Any], repo: Repository, event_type: str,
                   request_id: str) -> None:
     """Send the event, and remember when, so dispatch/status knows where to start looking."""
     github(token_info).dispatch(repo, event_type, payload)
-    services().runs.record_dispatch(repo.full_name, request_id, event_type)
+    # Kept per person for people signed in with GitHub: one's dispatch is not another's to follow.
+    services().runs.record_dispatch(repo.full_name, services().cache_scope(token_info) + request_id, event_type)

@@ -214,9 +214,10 @@ def with_scopes(key: ApiKey, needed: tuple[str, ...], what: str, token_info: dic
     missing = [scope for scope in needed if scope not in key.scopes]
     if missing:
         whose = f"The API key '{key.name}'" if "grant" not in token_info else f"The sign-in as '{key.name}'"
-        raise InsufficientScope(
-            f"{whose} lacks the scope {', '.join(missing)} this {what} needs; "
-            "ask the operator for a key that has it" + (" and sign in again." if "grant" in token_info else "."),
-            required_scope=missing[0],
-        )
+        if "github_credentials" in token_info:
+            remedy = "ask the operator to allow it (CONNECTOR_OAUTH_USER_SCOPES or the users file) and sign in again."
+        else:
+            remedy = "ask the operator for a key that has it" + (" and sign in again." if "grant" in token_info else ".")
+        raise InsufficientScope(f"{whose} lacks the scope {', '.join(missing)} this {what} needs; {remedy}",
+                                required_scope=missing[0])
     return token_info

@@ -100,6 +100,9 @@ def github(token_info: Mapping[str, Any]) -> GitHub:
         assert acting is not None, "signing in with GitHub is on only with a client for it"
         return acting.as_user(person)
     client = current.github
+    if client is None and current.people_github is not None:
+        raise Misconfigured("This connector acts on GitHub only for people signed in with GitHub; it has no "
+                            "credentials of its own for API keys (the operator may set GITHUB_TOKEN or a GitHub App).")
     if client is None:
         raise Misconfigured(
             "The connector has no GitHub credentials; the operator has to set GITHUB_TOKEN "
