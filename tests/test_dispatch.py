@@ -137,3 +137,13 @@ def test_dispatch_repository_lookup_is_case_insensitive_like_github(client, doub
 
     assert response.status_code == 202
     assert len(double.dispatches(OWNER, REPO)) == 1
+
+
+def test_a_null_inside_client_payload_is_checked_not_dropped(client, double):
+    # Null for an optional top-level field means "left out"; inside client_payload, which goes to
+    # the workflow as sent, it is a value, and `ref` takes a string.
+    response = client.post("/chatgpt/dispatch", json={"owner": OWNER, "repo": REPO, "event_type": "deploy",
+                                                      "client_payload": {"ref": None}})
+
+    assert response.status_code == 400 and response.json()["errors"][0]["path"] == "$.client_payload.ref"
+    assert double.requests == []

@@ -262,19 +262,22 @@ def _properties_normalised(validator, properties, instance, schema):
     * Defaults are filled in, also where a caller sent null for an optional field (language
       models do); an optional field that takes no null and has no default, sent as null, is taken
       as left out, which is what handlers see either way (``owner``/``repo`` with a default
-      repository, for instance).
+      repository, for instance). Only in closed objects: what an open one holds is passed on as sent.
     * An integral number such as ``24.0`` is a valid JSON Schema ``integer``; it becomes ``24`` so
       that it does not reach GitHub as "24.0" (in a query string or a URL path).
     """
     if isinstance(instance, dict):
         required = schema.get("required", [])
+        # Only in objects the connector defines whole (no additional properties): an open object
+        # such as client_payload goes to the workflow as sent, so nothing in it is dropped.
+        closed = schema.get("additionalProperties") is False
         for name, subschema in properties.items():
             if not isinstance(subschema, dict):
                 continue
             value = instance.get(name)
             if value is None and "default" in subschema:
                 instance[name] = subschema["default"]
-            elif value is None and name in instance and name not in required \
+            elif value is None and name in instance and name not in required and closed \
                     and not validator.evolve(schema=subschema).is_valid(None):
                 del instance[name]  # null where the field takes no null: the caller meant to leave it out
             elif isinstance(value, float) and value.is_integer() and "integer" in _types(subschema):
