@@ -178,29 +178,33 @@ class Actions:
             return sorted(found, key=lambda r: r.id, reverse=True)
 
     # -- changes (each announces its webhooks once the lock is released) -------------------
-    def dispatched(self, repo: Repo, event_type: str, client_payload: Any) -> list[Run] | None:
-        """Start a run of every workflow listening for ``event_type``; the new runs back (None when
-        ``start_delay`` defers them to a timer, as GitHub takes a moment to queue them)."""
+    def dispatched(self, repo: Repo, event_type: str, client_payload: Any, *,
+                   actor: str | None = None) -> list[Run] | None:
+        """Start a run of every workflow listening for ``event_type``, by ``actor`` (default: the
+        double's viewer); the new runs back (None when ``start_delay`` defers them to a timer, as
+        GitHub takes a moment to queue them)."""
         with self.lock:
             delay = self.start_delay
             if delay > 0:
                 self._timers = [t for t in self._timers if t.is_alive()]
-                timer = threading.Timer(delay, self._start_later, (repo, event_type, client_payload, self.workflows))
+                timer = threading.Timer(delay, self._start_later,
+                                        (repo, event_type, client_payload, self.workflows, actor))
                 timer.daemon = True
                 self._timers.append(timer)
                 timer.start()
                 return None
-        return self._start_runs(repo, event_type, client_payload)
+        return self._start_runs(repo, event_type, client_payload, actor)
 
-    def _start_later(self, repo: Repo, event_type: str, client_payload: Any, workflows: list[Workflow]) -> None:
+    def _start_later(self, repo: Repo, event_type: str, client_payload: Any, workflows: list[Workflow],
+                     actor: str | None) -> None:
         with self.lock:
             if self.workflows is not workflows:  # reset() in the meantime
                 return
-        self._start_runs(repo, event_type, client_payload)
+        self._start_runs(repo, event_type, client_payload, actor)
 
-    def _start_runs(self, repo: Repo, event_type: str, client_payload: Any) -> list[Run]:
+    def _start_runs(self, repo: Repo, event_type: str, client_payload: Any, actor: str | None) -> list[Run]:
         with self.lock:
-            started = [self._start(w, client_payload) for w in self.workflows
+            started = [self._start(w, client_payload, actor) for w in self.workflows
                        if w.repo is repo and w.listens(event_type)]
             changes = [c for run in started for c in _created(run)]
             auto = self._auto
@@ -229,14 +233,14 @@ class Actions:
         return True
 
     # -- the life cycle (callers hold the lock) --------------------------------------------
-    def _start(self, workflow: Workflow, client_payload: Any) -> Run:
+    def _start(self, workflow: Workflow, client_payload: Any, actor: str | None) -> Run:
         repo, now = workflow.repo, _now()
         request_id = client_payload.get("request_id") if isinstance(client_payload, dict) else None
         title = (str(request_id) if workflow.run_name_from_request_id and request_id not in (None, "")
                  else workflow.name)
         run = Run(next(self._ids["run"]), next(self._numbers[workflow.id]), workflow, title,
                   repo.default_branch, _sha(repo.full_name, repo.default_branch),
-                  self.state.viewer, now, now)
+                  actor or self.state.viewer, now, now)
         for name in workflow.jobs:
             steps = [Step(n, i) for i, n in enumerate(("Set up job", f"Run {name}", "Complete job"), 1)]
             run.jobs.append(Job(next(self._ids["job"]), name, now, steps))

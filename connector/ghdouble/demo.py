@@ -3,12 +3,14 @@
 A first-time user should be able to try every connector action without a GitHub token, so
 the sandbox serves one small repository that exercises the interesting cases: drafts,
 several authors, labelled and unlabelled PRs, closed and merged PRs, and a plain issue
-(which must not show up as a pull request).
+(which must not show up as a pull request); and, to sign in with GitHub, two people with
+different permissions on it.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,13 +63,16 @@ def seed_demo(double: GitHubDouble, owner: str = DEMO_REPOSITORY[0],
     }
 
 
-def seed_demo_users(double: GitHubDouble, callback_urls: list[str]) -> dict[str, Any]:
-    """A GitHub App to sign in with, and two people with different permissions on the demo
-    repository, both in its organisation: mona may write, hubot only read (comment, not label)."""
+def seed_demo_users(double: GitHubDouble, callback_urls: Sequence[str]) -> dict[str, Any]:
+    """A GitHub App to sign in with (expiring tokens, installed on the demo organisation), and two
+    people in that organisation with different permissions on the demo repository: mona may
+    write, hubot only read (comment, but not label or dispatch). The client secret is new each
+    time, since a sandbox's URL may be reachable by others."""
+    owner, full_name = DEMO_REPOSITORY[0], "/".join(DEMO_REPOSITORY)
     client_id, client_secret = "Iv23liSandbox" + secrets.token_hex(4), secrets.token_urlsafe(30)
-    double.register_oauth_app(client_id, client_secret, callback_urls, name="Connector sandbox")
-    full_name = "/".join(DEMO_REPOSITORY)
+    double.register_oauth_app(client_id, client_secret, callback_urls, name="Connector sandbox",
+                              installed_on=[f"{owner}/*"])
     users = {"mona": "write", "hubot": "read"}
-    for login, level in users.items():
-        double.add_user(login, orgs=[DEMO_REPOSITORY[0]], permissions={full_name: level})
-    return {"client_id": client_id, "client_secret": client_secret, "users": users, "org": DEMO_REPOSITORY[0]}
+    for (login, level), name in zip(users.items(), ("Mona Lisa Octocat", "Hubot"), strict=True):
+        double.add_user(login, name=name, orgs=[owner], permissions={full_name: level})
+    return {"client_id": client_id, "client_secret": client_secret, "users": users, "org": owner}

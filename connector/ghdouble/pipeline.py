@@ -56,26 +56,36 @@ class Caller:
     def sees(self, repo: Repo) -> bool:
         if self.user is not None:
             reachable = self.app is None or self.app.reaches(repo.full_name)
-            return reachable and (not repo.private or repo.full_name.lower() in self.user.permissions)
+            return reachable and self.user.level_on(repo.full_name, repo.private) > 0
         return self.grant is None or self.grant.covers(repo.owner, repo.name)
 
-    def may(self, repo: Repo, op_id: str) -> str | None:
-        """None when the caller may run ``op_id`` on ``repo``; else the permission GitHub names."""
-        needed = WRITE_LEVELS.get(op_id)
+    def refusal(self, repo: Repo, op_id: str, doc: str) -> Reply | None:
+        """GitHub's 403 when a person's role on ``repo`` is too weak for ``op_id``, else None."""
+        needed = NEEDS.get(op_id)
         if self.user is None or needed is None:
             return None
-        level, permission = needed
-        held = self.user.permissions.get(repo.full_name.lower(), "read" if not repo.private else "")
-        return None if LEVELS.get(held, 0) >= LEVELS[level] else permission
+        role, permission = needed
+        if self.user.level_on(repo.full_name, repo.private) >= LEVELS[role]:
+            return None
+        if self.app is not None and self.app.kind == "oauth_app":
+            # An OAuth App's token acts with the person's role and has no fine-grained permissions
+            # to name; GitHub's answer then is its older "Must have ... access" (as for admin
+            # rights), which is the double's best reading, not a documented message.
+            return error(403, f"Must have {'push' if role == 'write' else role} access to repository.", doc)
+        return Reply(403, {"message": "Resource not accessible by integration", "documentation_url": doc,
+                           "status": "403"}, {"x-accepted-github-permissions": permission})
 
 
-# What a person's permission level must be for each write, and the permission GitHub names in
-# x-accepted-github-permissions when it is not (anyone who can read may comment).
-WRITE_LEVELS = {
-    "issues/create-comment": ("read", "issues=write; pull_requests=write"),
+# The role a person needs for each write (a read needs only to see the repository), and the App
+# permission GitHub names in x-accepted-github-permissions when their token may not.
+NEEDS = {
+    "issues/create-comment": ("read", "issues=write; pull_requests=write"),  # anyone who sees it may
     "issues/add-labels": ("triage", "issues=write; pull_requests=write"),
     "repos/create-dispatch-event": ("write", "contents=write"),
     "actions/cancel-workflow-run": ("write", "actions=write"),
+    # Not served by the double; listed so that serving them cannot forget who may.
+    "actions/create-workflow-dispatch": ("write", "actions=write"),
+    "actions/re-run-workflow": ("write", "actions=write"),
 }
 
 
@@ -109,11 +119,11 @@ def authenticate(op: Operation | None, header: str | None, *, token: str | None,
     if issued is not None:  # checked even on an open double, so token refresh can be tested
         return Caller(issued) if issued.live() else error(401, "Bad credentials", DOCS)
     held = people.by_access_token(value) if people is not None and scheme in ("token", "bearer") else None
-    if held is not None:
-        user = people.user(held.login) if people is not None else None
+    if held is not None and people is not None:  # a person's user token: expired or revoked is 401
+        user = people.user(held.login)
         if not held.live() or user is None:
             return error(401, "Bad credentials", DOCS)
-        return Caller(user=user, app=people.apps.get(held.client_id) if people is not None else None)
+        return Caller(user=user, app=people.apps.get(held.client_id))
     return Caller() if token is None else error(401, "Bad credentials", DOCS)
 
 
@@ -172,10 +182,9 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
         repo = state.find(params["owner"], params["repo"])
         if repo is None or not caller.sees(repo):
             return error(404, "Not Found", doc)
-        lacking = caller.may(repo, op.id)
-        if lacking is not None:
-            return Reply(403, {"message": "Resource not accessible by integration", "documentation_url": doc,
-                               "status": "403"}, {"x-accepted-github-permissions": lacking})
+        refused = caller.refusal(repo, op.id, doc)
+        if refused is not None:
+            return refused
     try:
         reply = routes(op.id, repo, params, rec.query, rec.body, caller.user)
     except Exception as exc:  # a bug in the double: make it loud, not a hung client

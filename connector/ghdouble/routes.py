@@ -4,7 +4,9 @@ By the time a handler runs, the request has already passed GitHub's schema check
 and fault injection, and the repository exists; a handler only applies the operation to
 ``State`` (or ``Apps``) and renders the answer with ``Views``. The App's own operations live
 outside ``/repos/{owner}/{repo}``, so they have a table of their own, without a repository.
-Keeping handlers apart from the HTTP layer means adding an operation is one method plus one
+A person's user token gets answers about that person (``GET /user``, their organisations) from
+``user_table``, and the repository operations in ``acting`` are told who made the call, so that
+what a person writes or starts is theirs. Keeping handlers apart from the HTTP layer means adding an operation is one method plus one
 table entry here (and its schema in ``github-rest-subset.json``). Pagination copies GitHub's
 ``Link`` header exactly, since PyGithub follows those links rather than computing page
 numbers itself.
@@ -20,11 +22,11 @@ from .actions import Actions
 from .apps import Apps, app_view, installation_view, token_view
 from .records import Reply, error
 from .run_views import job_view, run_view
-from .state import Issue, Repo, State
-from .users import People, User
+from .state import Issue, Repo, State, node_id
+from .users import LEVELS, People, User
 from .views import Views
 
-__all__ = ["MAX_COMMENT", "AppHandler", "Handler", "Host", "Routes"]
+__all__ = ["MAX_COMMENT", "ActingHandler", "AppHandler", "Handler", "Host", "Routes", "UserHandler"]
 
 MAX_COMMENT = 65536
 
@@ -34,6 +36,8 @@ Handler = Callable[[Repo, dict[str, str], dict[str, str], Any], Reply]
 AppHandler = Callable[[dict[str, str], dict[str, str], Any], Reply]
 # (the person, path parameters, query, parsed JSON body) -> reply, for a user token's own operations
 UserHandler = Callable[[User, dict[str, str], dict[str, str], Any], Reply]
+# (repository, path parameters, query, parsed JSON body, the person or None) -> reply
+ActingHandler = Callable[[Repo, dict[str, str], dict[str, str], Any, User | None], Reply]
 
 _LEVELS = {"read": 1, "write": 2, "admin": 3}
 
@@ -64,13 +68,17 @@ class Routes:
 
     def __init__(self, host: Host) -> None:
         self._host = host
-        self.table: dict[str, Handler] = {
+        # Repository operations whose effect or answer depends on whose user token made the call
+        # (the person is None for the double's token, an App's or an installation's).
+        self.acting: dict[str, ActingHandler] = {
             "repos/create-dispatch-event": self._dispatch_event,
-            "repos/get": lambda repo, *_: Reply(200, self._host.views.repo(repo, full=True)),
+            "repos/get": self._get_repo,
+            "issues/create-comment": self._create_comment,
+        }
+        self.table: dict[str, Handler] = {
             "pulls/list": self._list_pulls,
             "pulls/get": self._get_pull,
             "issues/get": self._get_issue,
-            "issues/create-comment": self._create_comment,
             "issues/add-labels": self._add_labels,
             "issues/list-labels-for-repo": self._list_labels,
             "apps/get-repo-installation": self._repo_installation,
@@ -105,8 +113,8 @@ class Routes:
             return self.user_table[op_id](user, params, query, body)
         if repo is None:  # not under /repos/{owner}/{repo}
             return self.app_table[op_id](params, query, body)
-        if user is not None and op_id == "issues/create-comment":  # written by the person, not the bot
-            return self._create_comment(repo, params, query, body, author=user.login)
+        if op_id in self.acting:
+            return self.acting[op_id](repo, params, query, body, user)
         return self.table[op_id](repo, params, query, body)
 
     def _page(self, items: list[Any], path: str, query: dict[str, str]) -> Reply:
@@ -132,13 +140,25 @@ class Routes:
     def _find_issue(repo: Repo, number: str) -> Issue | None:
         return repo.issues.get(int(number))
 
-    def _dispatch_event(self, repo: Repo, _p: dict[str, str], _q: dict[str, str], body: Any) -> Reply:
+    def _dispatch_event(self, repo: Repo, _p: dict[str, str], _q: dict[str, str], body: Any,
+                        user: User | None) -> Reply:
         with self._host.state.lock:
             repo.dispatches.append({"event_type": body["event_type"],
                                     "client_payload": body.get("client_payload")})
-        # Listening workflows start runs (and their webhooks go out) before GitHub's 204.
-        self._host.actions.dispatched(repo, body["event_type"], body.get("client_payload"))
+        # Listening workflows start runs (and their webhooks go out) before GitHub's 204; a
+        # person's dispatch makes them the runs' actor.
+        self._host.actions.dispatched(repo, body["event_type"], body.get("client_payload"),
+                                      actor=user.login if user is not None else None)
         return Reply(204)
+
+    def _get_repo(self, repo: Repo, _p: dict[str, str], _q: dict[str, str], _b: Any, user: User | None) -> Reply:
+        data = self._host.views.repo(repo, full=True)
+        if user is not None:  # GitHub answers with the person's own role
+            held = user.level_on(repo.full_name, repo.private)
+            data["permissions"] = {name: held >= LEVELS[role] for name, role in (
+                ("admin", "admin"), ("maintain", "maintain"), ("push", "write"), ("triage", "triage"),
+                ("pull", "read"))}
+        return Reply(200, data)
 
     def _list_pulls(self, repo: Repo, _p: dict[str, str], q: dict[str, str], _b: Any) -> Reply:
         found = self._host.state.pulls(repo, state=q.get("state", "open"), head=q.get("head"),
@@ -165,7 +185,7 @@ class Routes:
             return Reply(200, self._host.views.issue(repo, issue))
 
     def _create_comment(self, repo: Repo, p: dict[str, str], _q: dict[str, str], body: Any,
-                        author: str | None = None) -> Reply:
+                        user: User | None) -> Reply:
         issue = self._find_issue(repo, p["issue_number"])
         if issue is None:
             return error(404, "Not Found")
@@ -177,7 +197,8 @@ class Routes:
             return error(422, "Validation Failed", errors=[
                 {"resource": "IssueComment", "code": "custom", "field": "body", "message": problem}])
         with self._host.state.lock:
-            data = self._host.views.comment(repo, issue, self._host.state.add_comment(issue, text, author))
+            data = self._host.views.comment(repo, issue, self._host.state.add_comment(
+                issue, text, user.login if user is not None else None))
         return Reply(201, data, {"location": data["url"]})
 
     def _add_labels(self, repo: Repo, p: dict[str, str], _q: dict[str, str], body: Any) -> Reply:
@@ -239,44 +260,45 @@ class Routes:
         return Reply(202, {})
 
     # -- GitHub App operations (the pipeline has verified the App's JWT) --------------------
-    def _get_viewer(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
-        """The token's user; a classic token's scopes ride along in ``x-oauth-scopes``."""
-        login = self._host.state.viewer
-        user = {**self._host.views.user(login), "name": None, "company": None, "blog": "", "location": None,
+    def _user(self, login: str, name: str | None) -> dict[str, Any]:
+        """``GET /user``'s answer for ``login``."""
+        return {**self._host.views.user(login), "name": name, "company": None, "blog": "", "location": None,
                 "email": None, "hireable": None, "bio": None, "public_repos": 0, "public_gists": 0,
                 "followers": 0, "following": 0, "created_at": "2024-01-15T09:00:00Z",
                 "updated_at": "2024-01-15T09:00:00Z"}
-        reply = Reply(200, user)
+
+    def _get_viewer(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
+        """The token's user; a classic token's scopes ride along in ``x-oauth-scopes``."""
+        reply = Reply(200, self._user(self._host.state.viewer, None))
         if self._host.oauth_scopes is not None:
             reply.headers["x-oauth-scopes"] = self._host.oauth_scopes
         return reply
 
     # -- a person's user token -------------------------------------------------------------------
     def _get_user(self, user: User, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
-        return Reply(200, {**self._host.views.user(user.login), "name": user.name, "company": None, "blog": "",
-                           "location": None, "email": None, "hireable": None, "bio": None, "public_repos": 0,
-                           "public_gists": 0, "followers": 0, "following": 0,
-                           "created_at": "2024-01-15T09:00:00Z", "updated_at": "2024-01-15T09:00:00Z"})
+        return Reply(200, self._user(user.login, user.name))
 
-    def _list_user_orgs(self, user: User, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
-        return Reply(200, [self._org(name) for name in sorted(user.orgs)])
+    def _list_user_orgs(self, user: User, _p: dict[str, str], q: dict[str, str], _b: Any) -> Reply:
+        orgs = [self._org(user.orgs[key]) for key in sorted(user.orgs)]
+        return self._page(orgs, "/user/orgs", q)
 
     def _get_user_membership(self, user: User, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
-        org = p["org"].lower()
-        if org not in user.orgs:
+        """An active membership, or GitHub's 404 to someone who is not a member."""
+        if not user.in_org(p["org"]):
             return error(404, "Not Found")
-        api = self._host.url
+        org, api = user.orgs[p["org"].lower()], self._host.url
         return Reply(200, {"url": f"{api}/orgs/{org}/memberships/{user.login}", "state": "active", "role": "member",
                            "organization_url": f"{api}/orgs/{org}", "organization": self._org(org),
                            "user": self._host.views.user(user.login)})
 
     def _check_membership(self, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
-        user = self._host.people.user(p["username"])
-        return Reply(204) if user is not None and p["org"].lower() in user.orgs else error(404, "Not Found")
+        """204 for a member, 404 otherwise (GitHub's answer to a caller who may see the org's members)."""
+        person = self._host.people.user(p["username"])
+        return Reply(204) if person is not None and person.in_org(p["org"]) else error(404, "Not Found")
 
     def _org(self, login: str) -> dict[str, Any]:
         api, uid = self._host.url, self._host.state.user_id(login)
-        return {"login": login, "id": uid, "node_id": f"O_{uid}", "url": f"{api}/orgs/{login}",
+        return {"login": login, "id": uid, "node_id": node_id("Organization", uid), "url": f"{api}/orgs/{login}",
                 "repos_url": f"{api}/orgs/{login}/repos", "events_url": f"{api}/orgs/{login}/events",
                 "hooks_url": f"{api}/orgs/{login}/hooks", "issues_url": f"{api}/orgs/{login}/issues",
                 "members_url": f"{api}/orgs/{login}/members{{/member}}",

@@ -10,8 +10,10 @@ whether GitHub would have accepted it.
 This module is the one object tests hold: ``GitHubDouble`` starts and stops the server,
 seeds and inspects state, injects faults and exposes the request log. The work is done
 elsewhere: ``wire`` (HTTP), ``pipeline`` (GitHub's order of checks), ``routes`` (the
-operations), ``apps`` (GitHub App JWTs and installation tokens), ``actions`` (workflow
-runs a dispatch starts), ``hooks`` (webhooks about them), ``faults`` and ``records``. Stdlib HTTP (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, Content-Length
+operations), ``apps`` (GitHub App JWTs and installation tokens), ``users`` (people, their
+permissions and user tokens), ``web_flow`` (github.com's ``/login/oauth``, where people sign in),
+``actions`` (workflow runs a dispatch starts), ``hooks`` (webhooks about them), ``faults`` and
+``records``. Stdlib HTTP (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, Content-Length
 everywhere); PyJWT, already installed with PyGithub, only for App JWTs.
 """
 
@@ -24,7 +26,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import wire
 from .actions import Actions, Change
@@ -32,14 +34,14 @@ from .apps import Apps
 from .faults import FaultQueue, forbidden, primary_rate_limit, secondary_rate_limit
 from .hooks import Delivery, Hooks
 from .pipeline import decide
-from .records import RecordedRequest, Recorder
+from .records import DOCS, RecordedRequest, Recorder
 from .routes import Routes
 from .run_views import hook_payload, run_view
 from .schemas import SchemaBook, load_schemas
 from .state import Issue, Repo, State
-from .users import OAuthApp, People, User, UserToken
+from .users import OAuthApp, People, UserToken
 from .views import Views
-from .web_flow import WebFlow, is_web_path, web_operation
+from .web_flow import AUTHORIZE, WebFlow, is_web_path
 
 __all__ = ["Delivery", "GitHubDouble", "RecordedRequest", "UserToken"]
 
@@ -320,52 +322,42 @@ class GitHubDouble:
     def register_oauth_app(self, client_id: str, client_secret: str, callback_urls: Sequence[str], *,
                            name: str = "Connector", kind: Literal["github_app", "oauth_app"] = "github_app",
                            expiring: bool = True, installed_on: Iterable[str] | None = None) -> None:
-        """A GitHub App's (or OAuth App's) client credentials; ``installed_on`` ("owner/repo" or
-        "owner/*") limits what its user tokens reach, as a GitHub App's installations do."""
+        """A GitHub App's (or OAuth App's) client credentials and callback URLs.
+
+        A GitHub App's user tokens expire and refresh unless ``expiring=False`` (an OAuth App's
+        never do, as on GitHub), and reach only the repositories matching ``installed_on``
+        ("owner/repo" or "owner/*"; ``None``: no limit), as its installations would.
+        """
         self.people.register_app(OAuthApp(client_id, client_secret, tuple(callback_urls), name, kind, expiring,
-                                          tuple(installed_on) if installed_on is not None else None))
+                                          None if installed_on is None else tuple(installed_on)))
 
     def add_user(self, login: str, *, name: str | None = None, orgs: Iterable[str] = (),
                  permissions: Mapping[str, str] | None = None) -> None:
-        """A person who can sign in; ``permissions`` maps "owner/repo" to read, triage, write or admin."""
+        """A person who can sign in; ``permissions`` maps "owner/repo" to read, triage, write,
+        maintain or admin (public repositories are readable without one)."""
         self.people.add_user(login, self.state.user_id(login), name, orgs, permissions or {})
 
-    def _person(self, login: str) -> User:
-        user = self.people.user(login)
-        if user is None:
-            raise KeyError(f"no user {login!r} on the double")
-        return user
-
     def set_user_permission(self, login: str, full_name: str, level: str | None) -> None:
-        with self._lock:
-            if level is None:
-                self._person(login).permissions.pop(full_name.lower(), None)
-            else:
-                self._person(login).permissions[full_name.lower()] = level
+        """The person's role on "owner/repo" from now on (``None``: no access)."""
+        self.people.set_permission(login, full_name, level)
 
     def add_to_org(self, login: str, org: str) -> None:
-        with self._lock:
-            self._person(login).orgs.add(org.lower())
+        self.people.join(login, org)
 
     def remove_from_org(self, login: str, org: str) -> None:
-        with self._lock:
-            self._person(login).orgs.discard(org.lower())
+        self.people.leave(login, org)
 
     def revoke_user_authorization(self, login: str) -> None:
         """The person revoked the app: their tokens answer 401, their refresh tokens bad_refresh_token."""
-        with self._lock:
-            for token in self.people.tokens_of(login):
-                token.revoked = True
+        self.people.revoke(login)
 
     def expire_user_tokens(self, login: str | None = None) -> None:
         """Access tokens (of ``login``, or everyone's) expire now; refresh tokens still work."""
-        with self._lock:
-            for token in self.people.tokens:
-                if login is None or token.login.lower() == login.lower():
-                    token.expires_at = time.time() - 1
+        self.people.expire(login)
 
     @property
     def user_token_seconds(self) -> int:
+        """How long user access tokens issued from now on live (GitHub: 8 hours); reset() restores it."""
         return self.people.user_token_seconds
 
     @user_token_seconds.setter
@@ -374,6 +366,7 @@ class GitHubDouble:
 
     @property
     def refresh_token_seconds(self) -> int:
+        """How long refresh tokens issued from now on live (GitHub: 6 months); reset() restores it."""
         return self.people.refresh_token_seconds
 
     @refresh_token_seconds.setter
@@ -385,10 +378,31 @@ class GitHubDouble:
         return self.people.tokens_of(login)
 
     def approve(self, authorize_url: str, login: str) -> str:
-        """What a browser does on the Authorize page, without a browser: the redirect it is sent."""
-        params = dict(parse_qsl(urlsplit(authorize_url).query, keep_blank_values=True))
-        reply = self._web.decide({**params, "login": login, "decision": "authorize"})
-        return reply.headers.get("location", "")
+        """What a browser does on the Authorize page, without a browser: approve the flow of
+        ``authorize_url`` (the full URL the client sent the browser to) as ``login``, and return
+        the redirect's Location (``callback?code=..&state=..``, or ``callback?error=..``).
+
+        Recorded like the page's form post (``oauth/authorize-approve``). Raises ``ValueError``
+        when the URL is not this double's Authorize page or GitHub would answer with a page
+        (unknown client_id or login) rather than a redirect.
+        """
+        parts = urlsplit(authorize_url)
+        if parts.path != AUTHORIZE or (self._server is not None and parts.port != self._server.server_address[1]):
+            raise ValueError(f"{parts.scheme}://{parts.netloc}{parts.path} is not this double's Authorize page "
+                             f"({self._web_url()}{AUTHORIZE})")
+        form = {**dict(parse_qsl(parts.query, keep_blank_values=True)), "login": login, "decision": "authorize"}
+        rec = RecordedRequest("POST", AUTHORIZE, {}, {"content-type": "application/x-www-form-urlencoded"}, None,
+                              urlencode(form).encode())
+        self._web.read(rec)
+        reply = self._web.answer(rec)
+        self._recorder.web(rec, reply.status)
+        if "location" not in reply.headers:
+            raise ValueError(f"the Authorize page answered {reply.status}, not a redirect: {reply.note}")
+        return reply.headers["location"]
+
+    def _web_url(self) -> str:
+        """github.com's counterpart: the host root, without the API's prefix."""
+        return self.url.removesuffix(self.prefix) if self._server is not None else "http://github-double.invalid"
 
     # -- fault injection -------------------------------------------------------------------
     def fail_next(self, method: str, path_pattern: str, *, status: int | None = None,
@@ -429,10 +443,7 @@ class GitHubDouble:
         """Serve one request: read, decide (see ``pipeline``), record, answer or hang up."""
         rec, routed = wire.read_request(h, self.prefix)
         if is_web_path(rec.path) and (not self.prefix or not routed):  # github.com's pages, not the API
-            web = self._web.handle(rec.method, rec.path, rec.query, rec.headers, rec.raw_body)
-            rec.operation_id = web_operation(rec.method, rec.path)
-            self._recorder.web(rec, web.status)
-            wire.send(h, web.status, web.headers, web.body)
+            self._serve_web(h, rec)
             return
         reply = decide(rec, routed, h.headers.get("authorization"), token=self.token,
                        schemas=self.schemas, faults=self._faults, state=self.state,
@@ -446,3 +457,27 @@ class GitHubDouble:
         payload = b"" if reply.body is None else jsonlib.dumps(reply.body).encode()
         headers = self._recorder.answered(rec, reply, has_payload=bool(payload))
         wire.send(h, reply.status, headers, payload)
+
+    def _serve_web(self, h: wire.Handler, rec: RecordedRequest) -> None:
+        """github.com's web flow (``web_flow``): faults and latency apply as to the API, so a test
+        can make the token endpoint slow, fail or hang up; no rate limit is counted."""
+        self._web.read(rec)
+        fault = self._faults.take(rec.method, rec.path)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.drop:
+            self._recorder.dropped(rec)
+            wire.hang_up(h)
+            return
+        override = fault.reply(DOCS) if fault is not None else None
+        if self.latency:
+            time.sleep(self.latency)
+        if override is not None:
+            payload = b"" if override.body is None else jsonlib.dumps(override.body).encode()
+            self._recorder.web(rec, override.status)
+            wire.send(h, override.status, {"content-type": "application/json; charset=utf-8", **override.headers},
+                      payload)
+            return
+        reply = self._web.answer(rec)
+        self._recorder.web(rec, reply.status)
+        wire.send(h, reply.status, reply.headers, reply.body)
