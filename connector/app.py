@@ -162,8 +162,9 @@ def middleware_stack(settings: Settings, services: Services, writes: frozenset[s
         partial(RequestRecordMiddleware, done=_record_consumers(audit, metrics)),
         # Outside everything that refuses, so 401s, 413s and validation errors carry CORS headers too.
         partial(CORSMiddleware, **_cors(settings)),
-        # Callers from other networks are refused before anything reads their request.
-        partial(IpAllowlistMiddleware, allowlist=settings.ip_allowlist),
+        # Callers from other networks are refused before anything reads their request (but not a
+        # person's browser on the sign-in pages).
+        partial(IpAllowlistMiddleware, allowlist=settings.ip_allowlist, browser_paths=_browser_paths(settings)),
         # Every request counts against its address, a wrong key's too, before its body is read.
         partial(RateLimitIpMiddleware, limits=address_limits) if address_limits is not None else None,
         # Bodies over the limit are refused as they arrive, before anything parses them.
@@ -231,6 +232,16 @@ def _oauth(settings: Settings, keys: KeyRing, records: OAuthStore,
     from .oauth.setup import oauth_for
 
     return oauth_for(settings, keys, records, client_documents, caller_of=_caller_address, github=github)
+
+
+def _browser_paths(settings: Settings) -> frozenset[str]:
+    """The pages a person opens in their own browser while signing in (with the embedded server)."""
+    if settings.oauth_mode != "embedded":
+        return frozenset()
+    from .oauth.github_signin import CALLBACK_PATH
+    from .oauth.server import AUTHORIZE_PATH
+
+    return frozenset({AUTHORIZE_PATH, CALLBACK_PATH})
 
 
 def _caller_address(request: Request) -> str | None:

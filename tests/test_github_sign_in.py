@@ -391,3 +391,20 @@ def test_without_credentials_of_its_own_the_connector_still_acts_for_people(make
 
     assert as_mona.status_code == 200
     assert with_a_key.status_code == 503 and "signed in with GitHub" in with_a_key.json()["detail"]
+
+
+def test_an_ip_allowlist_lets_a_persons_browser_reach_the_sign_in_pages_only(make_settings, people):
+    import ipaddress
+
+    app = create_app(github_settings(make_settings, ip_allowlist=(ipaddress.ip_network("192.0.2.0/24"),)))
+    http = http_for(app)  # the test client's address, testclient, is outside the allowlist
+
+    flow = Flow(http, BASE)
+    registered = flow.register()
+    page = http.get("/oauth/authorize?client_id=unknown")
+    callback = http.get("/oauth/github/callback?state=nothing")
+    api = http.post("/chatgpt/prs/list", json={"owner": OWNER, "repo": REPO})
+
+    assert registered.status_code == 403 and api.status_code == 403  # the assistant's own calls
+    assert page.status_code == 400 and "cannot go on" in page.text  # reached: the page itself answers
+    assert callback.status_code == 400 and "expired or was already used" in callback.text
