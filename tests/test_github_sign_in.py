@@ -335,6 +335,20 @@ def test_the_sandbox_lets_a_newcomer_sign_in_with_github_as_either_seeded_person
     assert labelled.status_code == 403 and labelled.json()["code"] == "github_forbidden"
 
 
+@pytest.mark.one_github_layout
+def test_the_sandbox_behind_a_public_url_registers_that_callback_too():
+    from connector.config.settings import Settings
+    from connector.ops.sandbox import start_sandbox
+
+    sandbox = start_sandbox(Settings.from_env({"PUBLIC_BASE_URL": "https://tunnel.example.com"}, sandbox=True))
+    try:
+        app = sandbox.double.people.apps[sandbox.people["client_id"]]
+        assert app.accepts_callback("https://tunnel.example.com/oauth/github/callback")
+        assert app.accepts_callback("http://127.0.0.1:8080/oauth/github/callback")
+    finally:
+        sandbox.stop()
+
+
 def test_a_persons_dispatch_record_is_theirs_alone(make_settings, people, pr):
     app = create_app(github_settings(make_settings, oauth_user_scopes=("dispatch", "runs:read")))
     http = http_for(app)

@@ -89,7 +89,10 @@ def start_sandbox(settings: Settings) -> Sandbox:
     if sandbox_settings.oauth_mode == "embedded":
         # "Sign in with GitHub" against the double, as two people with different permissions. The
         # double lets a loopback callback's port differ, as GitHub does, so the port chosen later fits.
-        people = seed_demo_users(double, [f"http://{host}{CALLBACK_PATH}" for host in ("127.0.0.1", "localhost")])
+        callbacks = [f"http://{host}{CALLBACK_PATH}" for host in ("127.0.0.1", "localhost")]
+        if settings.public_base_url is not None:  # behind a tunnel, say, for ChatGPT
+            callbacks.insert(0, settings.public_base_url.rstrip("/") + CALLBACK_PATH)
+        people = seed_demo_users(double, callbacks)
         sandbox_settings = dataclasses.replace(sandbox_settings, github_oauth_client_id=people["client_id"],
                                                github_oauth_client_secret=Secret(people["client_secret"]))
     return Sandbox(double=double, settings=sandbox_settings, demo=demo, api_key=generated_key, people=people)
