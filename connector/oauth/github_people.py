@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from ..config.github_users import Allowance, UserPolicy
 from ..errors import ConnectorError, Unauthorized
 from ..github.client import GitHub
+from ..github.credentials import TokenCredentials
 from ..github.users import UserCredentials
+from ..types import Secret
 from .github_sessions import GitHubSession, GitHubSessions
 from .github_web import UserTokens
 from .grants import RecheckFailed
@@ -45,9 +47,9 @@ class GitHubPeople:
 
     def admit(self, tokens: UserTokens) -> Person | str:
         """Who the tokens belong to and what they may do, or why they may not sign in."""
-        token = tokens.access_token
-        # The token just issued, before it has a session: nothing to renew it with yet.
-        asking = self.github.as_user(UserCredentials(0, "", lambda: token, lambda refused: False))
+        # The token just issued, before it has a session: a plain token, whose quota bucket is its
+        # own (named by its digest), so one person's sign-in cannot block another's.
+        asking = self.github.as_user(TokenCredentials(Secret(tokens.access_token)))
         user = asking.authenticated_user()
         login, user_id = str(user["login"]), int(user["id"])
         allowance = self.policy.admit(login, asking.is_org_member)
@@ -81,9 +83,16 @@ class GitHubPeople:
         return self.sessions.get(session_id)
 
     def credentials(self, session: GitHubSession) -> UserCredentials:
-        session_id = session.session_id
-        return UserCredentials(
-            user_id=session.user_id, login=session.login,
-            current=lambda: self.sessions.current(session_id).tokens.access_token,
-            renewed=lambda refused: bool(self.sessions.renewed(session_id, refused)),
-        )
+        """Credentials for one request, starting from the session the request's authentication
+        read: each GitHub call uses it as held, and only a renewal goes back to the store."""
+        held = [session]
+
+        def current() -> str:
+            held[0] = self.sessions.fresh(held[0])
+            return held[0].tokens.access_token
+
+        def renewed(refused: str) -> bool:
+            held[0] = self.sessions.renewed(session.session_id, refused)  # raises when it cannot be
+            return True
+
+        return UserCredentials(user_id=session.user_id, login=session.login, current=current, renewed=renewed)

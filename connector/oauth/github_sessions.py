@@ -84,7 +84,11 @@ class GitHubSessions:
     # -- the token to call GitHub with ------------------------------------------------------------
     def current(self, session_id: str) -> GitHubSession:
         """The session with a token good for the next few minutes, renewed first if need be."""
-        session = self._live(session_id)
+        return self.fresh(self._live(session_id))
+
+    def fresh(self, session: GitHubSession) -> GitHubSession:
+        """``session`` as read, unless its token is due for renewal (then renewed, or as another
+        worker renewed it): what a request calls GitHub with, without reading the store again."""
         if not session.needs_renewal(self._clock()):
             return session
         return self._renew(session, stale=session.tokens.access_token)
