@@ -114,5 +114,14 @@ class Callback:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def exchange(self, token_endpoint: str, returned: dict[str, str], *, client_id: str, verifier: str,
+                 resource: str) -> dict[str, Any]:
+        """The code the browser brought back here, exchanged for tokens (a public client, PKCE)."""
+        import requests
+
+        return requests.post(token_endpoint, timeout=10, data={
+            "grant_type": "authorization_code", "code": returned["code"], "redirect_uri": self.url,
+            "client_id": client_id, "code_verifier": verifier, "resource": resource}).json()
+
     def close(self) -> None:
         self.server.shutdown()

@@ -58,9 +58,8 @@ def test_a_person_signs_in_with_github_in_a_browser_and_acts_as_themselves(make_
         returned = eventually(lambda: callback.received)[0]
         assert returned["state"] == "github-state"
 
-        tokens = requests.post(server["token_endpoint"], timeout=10, data={
-            "grant_type": "authorization_code", "code": returned["code"], "redirect_uri": callback.url,
-            "client_id": registered["client_id"], "code_verifier": verifier, "resource": f"{base}/mcp"}).json()
+        tokens = callback.exchange(server["token_endpoint"], returned, client_id=registered["client_id"],
+                                   verifier=verifier, resource=f"{base}/mcp")
         ISSUED_TOKENS.update({tokens["access_token"], tokens["refresh_token"], returned["code"]})
 
         async def use_mcp():

@@ -54,9 +54,8 @@ def test_an_mcp_client_signs_in_through_the_consent_page_in_a_browser(make_setti
         assert returned["state"] == "browser-state"
 
         # 3. The code for tokens, and MCP with the access token.
-        tokens = requests.post(server["token_endpoint"], timeout=10, data={
-            "grant_type": "authorization_code", "code": returned["code"], "redirect_uri": callback.url,
-            "client_id": registered["client_id"], "code_verifier": verifier, "resource": resource["resource"]}).json()
+        tokens = callback.exchange(server["token_endpoint"], returned, client_id=registered["client_id"],
+                                   verifier=verifier, resource=resource["resource"])
         ISSUED_TOKENS.update({tokens["access_token"], tokens["refresh_token"], returned["code"]})
 
         async def use_mcp():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import NotAPullRequest
+from ..http.auth import acts_as_person
 from ..http.services import github, services
 from ..policy.rules import allowed_labels, comment_body, existing_labels
 from ..policy.untrusted import capped, visible
@@ -70,7 +71,7 @@ def add_labels_to_pull_request(body: dict[str, Any], token_info: dict[str, Any])
 
 def _on_behalf_of(token_info: dict[str, Any]) -> str:
     name = token_info["key"].name
-    return f"for {name}" if "github_credentials" in token_info else f"API key {name}"
+    return f"for {name}" if acts_as_person(token_info) else f"API key {name}"
 
 
 def _check_pull_request(token_info: dict[str, Any], repo: Repository, number: int) -> None:

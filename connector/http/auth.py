@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ..oauth.github_people import GitHubPeople
     from ..oauth.grants import Grant
 
-__all__ = ["Authenticator", "operation_scopes", "security_handlers", "with_scopes"]
+__all__ = ["acts_as_person", "Authenticator", "operation_scopes", "security_handlers", "with_scopes"]
 
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 
@@ -208,13 +208,19 @@ def operation_scopes(document: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def acts_as_person(token_info: Mapping[str, Any]) -> bool:
+    """The caller signed in with GitHub and acts on GitHub as themselves (with their own token),
+    rather than with the connector's credentials."""
+    return "github_credentials" in token_info
+
+
 def with_scopes(key: ApiKey, needed: tuple[str, ...], what: str, token_info: dict[str, Any]) -> dict[str, Any]:
     """``token_info`` if its key holds every scope in ``needed``; else ``403 insufficient_scope``."""
     note(key=key.name)
     missing = [scope for scope in needed if scope not in key.scopes]
     if missing:
         whose = f"The API key '{key.name}'" if "grant" not in token_info else f"The sign-in as '{key.name}'"
-        if "github_credentials" in token_info:
+        if acts_as_person(token_info):
             remedy = "ask the operator to allow it (CONNECTOR_OAUTH_USER_SCOPES or the users file) and sign in again."
         else:
             remedy = "ask the operator for a key that has it" + (" and sign in again." if "grant" in token_info else ".")

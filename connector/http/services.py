@@ -26,7 +26,7 @@ from ..state.claims import MemoryClaimStore
 from ..state.protocols import ClaimStore, RunStore
 from ..state.runs import MemoryRunStore
 from ..types import Repository
-from .auth import Authenticator
+from .auth import Authenticator, acts_as_person
 from .current import ServicesMiddleware, current_services
 from .rate_limits import RateLimits
 from .readiness import Readiness
@@ -52,13 +52,13 @@ class Services:
         """Whether run state GitHub pushed may answer this caller: it was pushed about what the
         connector's own credentials see; a person acting as themselves is answered by GitHub with
         their own token, which may see less."""
-        return self.webhooks_enabled and "github_credentials" not in token_info
+        return self.webhooks_enabled and not acts_as_person(token_info)
 
     @staticmethod
     def cache_scope(token_info: Mapping[str, Any]) -> str:
         """The prefix of a cache key for what GitHub answered this caller: the same for everyone
         using the connector's credentials, one per person acting as themselves."""
-        return f"{token_info['sub']}|" if "github_credentials" in token_info else ""
+        return f"{token_info['sub']}|" if acts_as_person(token_info) else ""
 
     @property
     def webhooks_enabled(self) -> bool:

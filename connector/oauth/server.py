@@ -281,7 +281,7 @@ class EmbeddedServer(AuthorizationServer):
         if key is None:
             return self._try_again(transaction, record, grant, asked, cookie,
                                    "That API key is not valid here. Check it and try again.")
-        granted = frozenset(scope for scope in (asked or SCOPES) if scope in key.scopes)
+        granted = _granted(asked, key.scopes)
         if not granted:
             return self._try_again(transaction, record, grant, asked, cookie,
                                    f"The key '{key.name}' may do none of what is asked for; sign in with another "
@@ -315,7 +315,7 @@ class EmbeddedServer(AuthorizationServer):
             return self.create_authorization_response(oauth_request, grant_user=None, grant=grant)
         person = returned.person
         asked = _scopes(oauth_request)
-        granted = frozenset(scope for scope in (asked or SCOPES) if scope in person.allowance.scopes)
+        granted = _granted(asked, person.allowance.scopes)
         if not granted:
             return error_page(f"@{person.login} may do none of what {grant.client.name} asks for here.",
                               "Ask the operator of this connector for those permissions, then connect again.",
@@ -377,6 +377,11 @@ class EmbeddedServer(AuthorizationServer):
             else {}
         return _Request(request.method, str(request.url), dict(request.headers),
                         parse_qs(request.url.query, keep_blank_values=True), form, self._issuer(request))
+
+
+def _granted(asked: list[str], held: frozenset[str]) -> frozenset[str]:
+    """What a sign-in grants: the scopes asked for (all, when none were), within what is held."""
+    return frozenset(scope for scope in (asked or SCOPES) if scope in held)
 
 
 def _scopes(oauth_request: _Request) -> list[str]:
