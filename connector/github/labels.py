@@ -34,8 +34,12 @@ class LabelCache:
         names = tuple(load())  # outside the lock: a slow GitHub must not block other repositories
         with self._lock:
             self._entries[key] = (now + self._ttl, names)
-            if len(self._entries) > self._size:  # drop the stale first, then the soonest to go stale
-                for stale in [k for k, (expires, _) in self._entries.items() if expires <= now] or \
-                        [min(self._entries, key=lambda k: self._entries[k][0])]:
-                    del self._entries[stale]
+            if len(self._entries) > self._size:
+                self._evict(now)
         return names
+
+    def _evict(self, now: float) -> None:
+        """Drop every stale entry; if none is stale, the one that would go stale first."""
+        stale = [key for key, (expires, _) in self._entries.items() if expires <= now]
+        for key in stale or [min(self._entries, key=lambda k: self._entries[k][0])]:
+            del self._entries[key]
