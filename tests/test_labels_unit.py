@@ -51,3 +51,18 @@ def test_label_cache_reloads_after_its_time_to_live():
     cache.get("o/r", load)
 
     assert len(loads) == 2
+
+
+def test_the_label_cache_stays_within_its_bound_dropping_what_goes_stale_first():
+    now = [0.0]
+    cache = LabelCache(ttl_seconds=60, clock=lambda: now[0], size=2)
+    cache.get("o/a", lambda: ["a"])
+    now[0] = 10
+    cache.get("o/b", lambda: ["b"])
+    cache.get("o/c", lambda: ["c"])  # over the bound: o/a, the soonest to go stale, goes
+    loads = []
+
+    cache.get("o/b", lambda: loads.append("b") or ["b"])
+    cache.get("o/a", lambda: loads.append("a") or ["a"])
+
+    assert loads == ["a"]
