@@ -448,6 +448,24 @@ def test_joining_and_leaving_an_org_shows_at_the_next_call(people):
     assert [o["login"] for o in call(people, "GET", "/user/orgs", hubot).json()] == ["new-org"]
 
 
+def test_team_membership_answers_for_members_and_hides_the_team_from_outsiders(people):
+    people.add_to_team("hubot", f"{OWNER}/release-managers", role="maintainer")
+    people.add_user("eve")
+    mona, eve = sign_in(people, "mona")["access_token"], sign_in(people, "eve")["access_token"]
+    path = f"/orgs/{OWNER}/teams/release-managers/memberships"
+
+    seen = call(people, "GET", f"{path}/hubot", mona)
+    not_in_team = call(people, "GET", f"{path}/mona", mona).status_code
+    from_outside = call(people, "GET", f"{path}/hubot", eve).status_code  # eve is not in octo-org
+    with_the_double_s_token = call(people, "GET", f"{path}/hubot", GITHUB_TOKEN).status_code
+    people.remove_from_org("hubot", OWNER)  # leaving the organisation leaves its teams
+    after_leaving = call(people, "GET", f"{path}/hubot", mona).status_code
+
+    assert seen.status_code == 200 and conforms("teams/get-membership-for-user-in-org", seen)
+    assert (seen.json()["role"], seen.json()["state"]) == ("maintainer", "active")
+    assert (not_in_team, from_outside, with_the_double_s_token, after_leaving) == (404, 404, 200, 404)
+
+
 # -- repositories: who may see and do what --------------------------------------------------------
 def test_a_private_repository_is_404_to_someone_without_access_and_public_ones_are_readable(people):
     people.add_user("eve")

@@ -167,6 +167,34 @@ def test_removal_from_the_org_ends_access_at_the_next_refresh(app, people, pr):
     assert "invalid_token" in after.headers["www-authenticate"]
 
 
+def test_a_team_in_the_users_file_gives_its_members_its_scopes_until_they_leave_it(make_settings, people, pr,
+                                                                                 tmp_path):
+    users = tmp_path / "users.toml"
+    users.write_text('[[users]]\nteam = "octo-org/release-managers"\nscopes = ["prs:read", "dispatch"]\n\n'
+                     '[[users]]\norg = "octo-org"\nscopes = ["prs:read"]\n')
+    people.add_to_team("mona", "octo-org/release-managers")
+    app = create_app(github_settings(make_settings, oauth_allowed_orgs=(), oauth_users_file=users))
+    http = http_for(app)
+    tokens = sign_in(people, http, "mona", scope="prs:read dispatch")
+
+    dispatched = http.post("/chatgpt/dispatch", headers=bearer(tokens),
+                           json={"owner": OWNER, "repo": REPO, "event_type": "deploy"})
+    asked = [r for r in people.requests if r.operation_id == "teams/get-membership-for-user-in-org"]
+    people.remove_from_team("mona", "octo-org/release-managers")
+    refreshed = tokens["flow"].token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    ISSUED_TOKENS.update({refreshed.json().get("access_token", ""), refreshed.json().get("refresh_token", "")})
+    again = http.post("/chatgpt/dispatch", headers=bearer(refreshed.json()),
+                      json={"owner": OWNER, "repo": REPO, "event_type": "deploy"})
+
+    assert set(tokens["scope"].split()) == {"prs:read", "dispatch"}
+    assert dispatched.status_code == 202, dispatched.text
+    assert [(r.actor, r.path, r.schema_errors) for r in asked] == [
+        ("mona", "/orgs/octo-org/teams/release-managers/memberships/mona", [])]
+    assert refreshed.status_code == 200  # still in octo-org: the org's entry applies now
+    assert again.status_code == 403 and again.json()["code"] == "insufficient_scope"
+    assert len(people.calls("POST", re.compile(r".*/dispatches"))) == 1
+
+
 def test_a_refresh_keeps_a_member_signed_in_with_new_tokens(app, people, pr):
     http = http_for(app)
     tokens = sign_in(people, http, "mona")

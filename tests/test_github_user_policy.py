@@ -24,20 +24,24 @@ def members(*orgs: str):
     return member_of, asked
 
 
+def no_team(team: str) -> bool:
+    raise AssertionError(f"asked GitHub about team {team}, which this policy does not name")
+
+
 def test_allowed_logins_get_the_default_scopes_whatever_their_case():
     policy = UserPolicy(allowed_users=("mona",), default_scopes=DEFAULT)
     member_of, asked = members()
 
-    assert policy.admit("Mona", member_of) == Allowance(DEFAULT, ())
-    assert policy.admit("hubot", member_of) is None
+    assert policy.admit("Mona", member_of, no_team) == Allowance(DEFAULT, ())
+    assert policy.admit("hubot", member_of, no_team) is None
     assert asked == []  # no organisation named: GitHub is not asked about any
 
 
 def test_members_of_an_allowed_org_get_in_and_others_do_not():
     policy = UserPolicy(allowed_orgs=("octo-org",), default_scopes=DEFAULT)
 
-    assert policy.admit("mona", members("octo-org")[0]) == Allowance(DEFAULT, ())
-    assert policy.admit("eve", members("other-org")[0]) is None
+    assert policy.admit("mona", members("octo-org")[0], no_team) == Allowance(DEFAULT, ())
+    assert policy.admit("eve", members("other-org")[0], no_team) is None
 
 
 def test_a_users_file_entry_wins_over_org_entries_and_lets_the_person_in(tmp_path):
@@ -46,14 +50,38 @@ def test_a_users_file_entry_wins_over_org_entries_and_lets_the_person_in(tmp_pat
                     '[[users]]\norg = "octo-org"\nscopes = ["prs:read"]\n')
     policy = UserPolicy(default_scopes=DEFAULT, entries=parse_users_file(path))
 
-    assert policy.admit("mona", members()[0]) == Allowance(frozenset({"prs:read", "dispatch"}), ("octo-org/webapp",))
-    assert policy.admit("hubot", members("octo-org")[0]) == Allowance(frozenset({"prs:read"}), ())
-    assert policy.admit("eve", members()[0]) is None
+    assert policy.admit("mona", members()[0], no_team) == Allowance(frozenset({"prs:read", "dispatch"}), ("octo-org/webapp",))
+    assert policy.admit("hubot", members("octo-org")[0], no_team) == Allowance(frozenset({"prs:read"}), ())
+    assert policy.admit("eve", members()[0], no_team) is None
+
+
+def test_a_team_entry_wins_over_an_org_entry_and_is_asked_about_only_after_the_persons_own(tmp_path):
+    path = tmp_path / "users.toml"
+    path.write_text('[[users]]\norg = "octo-org"\nscopes = ["prs:read"]\n\n'
+                    '[[users]]\nteam = "Octo-Org/Release_Managers"\nscopes = ["prs:read", "dispatch"]\n'
+                    'repos = ["octo-org/deploy"]\n\n'
+                    '[[users]]\nlogin = "hubot"\nscopes = ["runs:read"]\n')
+    policy = UserPolicy(default_scopes=DEFAULT, entries=parse_users_file(path))
+    teams_asked: list[str] = []
+
+    def in_team(team: str) -> bool:
+        teams_asked.append(team)
+        return team == "octo-org/release_managers"
+
+    release = Allowance(frozenset({"prs:read", "dispatch"}), ("octo-org/deploy",))
+    assert policy.admit("mona", members("octo-org")[0], in_team) == release
+    assert teams_asked == ["octo-org/release_managers"]  # as GitHub compares slugs: lower case
+    assert policy.admit("eve", members("octo-org")[0], lambda _team: False) == Allowance(frozenset({"prs:read"}), ())
+    assert policy.admit("hubot", members("octo-org")[0], no_team) == Allowance(frozenset({"runs:read"}), ())
+    assert policy.admit("mallory", members()[0], lambda _team: False) is None
 
 
 @pytest.mark.parametrize("text, problem", [
-    ('[[users]]\nscopes = ["prs:read"]\n', "either login"),
-    ('[[users]]\nlogin = "mona"\norg = "o"\nscopes = ["prs:read"]\n', "either login"),
+    ('[[users]]\nscopes = ["prs:read"]\n', "give one of login"),
+    ('[[users]]\nlogin = "mona"\norg = "o"\nscopes = ["prs:read"]\n', "give one of login"),
+    ('[[users]]\nteam = "octo-org"\nscopes = ["prs:read"]\n', "not org/team-slug"),
+    ('[[users]]\nteam = "octo-org/a b"\nscopes = ["prs:read"]\n', "not org/team-slug"),
+    ('[[users]]\nteam = "-bad-/devs"\nscopes = ["prs:read"]\n', "GitHub logins"),
     ('[[users]]\nlogin = "mona"\nscopes = ["merge"]\n', "scopes must list"),
     ('[[users]]\nlogin = "-bad-"\nscopes = ["prs:read"]\n', "GitHub logins"),
     ('[[users]]\nlogin = "mona"\nscopes = ["prs:read"]\nrepos = ["nope"]\n', "owner/repo"),

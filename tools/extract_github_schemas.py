@@ -1,10 +1,15 @@
 """Copy the GitHub REST operations the connector uses out of the shared, fully dereferenced
 description into the package, so the GitHub double ships with the schemas it checks against.
 
-    python tools/extract_github_schemas.py ../shared/github-rest/operations.json
+    python tools/extract_github_schemas.py ../shared/github-rest/operations.json [--octokit FILE]
 
 Re-run it when the connector starts calling a new endpoint (add the operation id below) or
 the double starts sending a new webhook (add its key to ``WEBHOOKS``).
+
+A few operations the shared extract does not hold (``FROM_OCTOKIT``) come from the same
+description as npm publishes it: ``npm pack @octokit/openapi@23.0.2``, then pass
+``--octokit package/generated/api.github.com.deref.json``. Without ``--octokit`` they are kept
+as the package already has them.
 """
 
 from __future__ import annotations
@@ -41,6 +46,14 @@ OPERATIONS = [
     "actions/list-jobs-for-workflow-run",
 ]
 
+# Operations taken from @octokit/openapi's dereferenced copy of GitHub's description (the npm
+# package the shared extract was itself made from), with its x-octokit keys removed.
+OCTOKIT_PACKAGE = "@octokit/openapi@23.0.2"
+FROM_OCTOKIT = [
+    # A users-file entry naming a team: is the signed-in person an active member?
+    "teams/get-membership-for-user-in-org",
+]
+
 # Webhook deliveries the double sends (keys of the description's ``x-webhooks``), so their
 # payloads can be checked against GitHub's own schemas too.
 WEBHOOKS = [
@@ -56,8 +69,27 @@ WEBHOOKS = [
 TARGET = Path(__file__).resolve().parent.parent / "connector" / "ghdouble" / "github-rest-subset.json"
 
 
-def main(source: str) -> None:
+def from_octokit(path: str) -> dict[str, dict[str, object]]:
+    paths = json.loads(Path(path).read_text())["paths"]
+    found = {}
+    for url, item in paths.items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and operation.get("operationId") in FROM_OCTOKIT:
+                operation = {key: value for key, value in operation.items() if key != "x-octokit"}
+                found[operation["operationId"]] = {"method": method, "path": url, "operation": operation}
+    missing = sorted(set(FROM_OCTOKIT) - set(found))
+    if missing:
+        sys.exit(f"{path} lacks {', '.join(missing)}")
+    return found
+
+
+def main(source: str, octokit: str | None) -> None:
     data = json.loads(Path(source).read_text())
+    if octokit is not None:
+        extra = from_octokit(octokit)
+    else:
+        kept = json.loads(TARGET.read_text())["operations"]
+        extra = {op_id: kept[op_id] for op_id in FROM_OCTOKIT}
     subset = {
         "source": data["source"],
         "file": data["file"],
@@ -65,14 +97,22 @@ def main(source: str) -> None:
         "via": data["via"],
         "info_version": data["info_version"],
         "license": "MIT (see LICENSE-github-rest beside this file)",
-        "operations": {op_id: data["operations"][op_id] for op_id in OPERATIONS},
+        "operations": {op_id: data["operations"][op_id] for op_id in OPERATIONS} | extra,
+        "operations_from_octokit": {"package": OCTOKIT_PACKAGE, "file": "generated/api.github.com.deref.json",
+                                    "operations": FROM_OCTOKIT},
         "webhooks_source": data["webhooks_source"],
         "webhooks": {key: data["webhooks"][key] for key in WEBHOOKS},
     }
     TARGET.write_text(json.dumps(subset, separators=(",", ":"), sort_keys=True) + "\n")
-    print(f"wrote {len(OPERATIONS)} operations and {len(WEBHOOKS)} webhooks to {TARGET} "
+    print(f"wrote {len(OPERATIONS) + len(FROM_OCTOKIT)} operations and {len(WEBHOOKS)} webhooks to {TARGET} "
           f"({TARGET.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/github-rest/operations.json")
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", nargs="?", default="../shared/github-rest/operations.json")
+    parser.add_argument("--octokit", help=f"api.github.com.deref.json from {OCTOKIT_PACKAGE}")
+    args = parser.parse_args()
+    main(args.source, args.octokit)

@@ -11,16 +11,21 @@ scopes and repositories; being named there lets a person in too::
     repos = ["octo-org/*"]
 
     [[users]]
+    team = "octo-org/release-managers"
+    scopes = ["prs:read", "prs:write", "dispatch", "runs:read"]
+
+    [[users]]
     org = "octo-org"
     scopes = ["prs:read", "runs:read"]
 
-A person's own entry wins over their organisations'; among organisations, the first in the file
-they belong to. What is decided here is then narrowed by the consent page, the repository
+The most specific entry wins: a person's own, then the first team in the file they are an active
+member of, then the first organisation. What is decided here is then narrowed by the consent page, the repository
 allowlist, the event catalog, the label rules and read-only mode, as for API keys.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +36,10 @@ from .settings import Settings, SettingsError
 
 __all__ = ["Allowance", "UserEntry", "UserPolicy", "parse_users_file"]
 
+# A team as the users file names it: "org/team-slug" (GitHub's slugs: letters, digits, - and _).
+TEAM = re.compile(r"^(?P<org>[^/]+)/(?P<slug>[A-Za-z0-9_-]{1,100})$")
+KINDS = ("login", "team", "org")
+
 
 @dataclass(frozen=True)
 class Allowance:
@@ -40,8 +49,8 @@ class Allowance:
 
 @dataclass(frozen=True)
 class UserEntry:
-    login: str | None  # lower case, as GitHub compares logins
-    org: str | None
+    kind: str  # login, team or org
+    name: str  # lower case, as GitHub compares them; a team is "org/team-slug"
     allowance: Allowance
 
 
@@ -60,20 +69,31 @@ def parse_users_file(path: Path) -> tuple[UserEntry, ...]:
     parsed = []
     for number, entry in enumerate(entries, start=1):
         where = f"{path}, entry {number}"
-        if not isinstance(entry, dict) or ("login" in entry) == ("org" in entry):
-            raise SettingsError(f"{where}: give either login (a GitHub user) or org (an organisation), with scopes")
-        name = entry.get("login") or entry.get("org")
+        named = [kind for kind in KINDS if isinstance(entry, dict) and kind in entry]
+        if len(named) != 1:
+            raise SettingsError(f"{where}: give one of login (a GitHub user), team (org/team-slug) or org "
+                                "(an organisation), with scopes")
+        (kind,) = named
+        name = entry[kind]
         if not isinstance(name, str):
-            raise SettingsError(f"{where}: login or org must be a string")
-        (lowered,) = github_logins(f"{where} ({'login' if 'login' in entry else 'org'})", name)
+            raise SettingsError(f"{where}: {kind} must be a string")
+        lowered = _team(where, name) if kind == "team" else github_logins(f"{where} ({kind})", name)[0]
         scopes, repos = entry.get("scopes"), entry.get("repos", [])
         if not isinstance(scopes, list) or not scopes or any(scope not in SCOPES for scope in scopes):
             raise SettingsError(f"{where} ({name}): scopes must list some of {', '.join(SCOPES)}")
         if not isinstance(repos, list) or any(not isinstance(r, str) or not REPO_PATTERN.match(r) for r in repos):
             raise SettingsError(f"{where} ({name}): repos must list owner/repo or owner/* patterns")
         allowance = Allowance(frozenset(scopes), tuple(repos))
-        parsed.append(UserEntry(lowered if "login" in entry else None, lowered if "org" in entry else None, allowance))
+        parsed.append(UserEntry(kind, lowered, allowance))
     return tuple(parsed)
+
+
+def _team(where: str, name: str) -> str:
+    match = TEAM.match(name)
+    if match is None:
+        raise SettingsError(f"{where} (team): {name!r} is not org/team-slug, the team's slug as in its URL")
+    (org,) = github_logins(f"{where} (team's organisation)", match["org"])
+    return f"{org}/{match['slug'].lower()}"
 
 
 class UserPolicy:
@@ -92,16 +112,17 @@ class UserPolicy:
                    default_scopes=frozenset(settings.oauth_user_scopes), entries=entries,
                    open_to_all=settings.sandbox and not configured)
 
-    def admit(self, login: str, member_of: Callable[[str], bool]) -> Allowance | None:
-        """What ``login`` may do, or None when they may not sign in. ``member_of(org)`` asks GitHub
-        (with the person's token), and only for organisations this policy names."""
+    def admit(self, login: str, member_of: Callable[[str], bool], in_team: Callable[[str], bool]
+              ) -> Allowance | None:
+        """What ``login`` may do, or None when they may not sign in. ``member_of(org)`` and
+        ``in_team("org/team-slug")`` ask GitHub (with the person's token), and only about the
+        organisations and teams this policy names, most specific first."""
+        asks = {"login": lambda name: name == login.lower(), "team": in_team, "org": member_of}
+        for kind in KINDS:
+            for entry in self.entries:
+                if entry.kind == kind and asks[kind](entry.name):
+                    return entry.allowance
         lowered = login.lower()
-        own = next((entry for entry in self.entries if entry.login == lowered), None)
-        if own is not None:
-            return own.allowance
-        for entry in self.entries:
-            if entry.org is not None and member_of(entry.org):
-                return entry.allowance
         if lowered in self.allowed_users or self.open_to_all:
             return self.default
         if any(member_of(org) for org in self.allowed_orgs):

@@ -97,12 +97,14 @@ class Routes:
             "orgs/list-for-authenticated-user": lambda *_: Reply(200, []),
             "orgs/get-membership-for-authenticated-user": lambda *_: error(404, "Not Found"),
             "orgs/check-membership-for-user": self._check_membership,
+            "teams/get-membership-for-user-in-org": lambda p, _q, _b: self._team_membership(None, p),
         }
         # Operations that answer differently for a person's user token.
         self.user_table: dict[str, UserHandler] = {
             "users/get-authenticated": self._get_user,
             "orgs/list-for-authenticated-user": self._list_user_orgs,
             "orgs/get-membership-for-authenticated-user": self._get_user_membership,
+            "teams/get-membership-for-user-in-org": lambda user, p, _q, _b: self._team_membership(user, p),
         }
 
     def __call__(self, op_id: str, repo: Repo | None, params: dict[str, str],
@@ -295,6 +297,19 @@ class Routes:
         """204 for a member, 404 otherwise (GitHub's answer to a caller who may see the org's members)."""
         person = self._host.people.user(p["username"])
         return Reply(204) if person is not None and person.in_org(p["org"]) else error(404, "Not Found")
+
+    def _team_membership(self, asking: User | None, p: dict[str, str]) -> Reply:
+        """``username``'s active membership of the team, or GitHub's 404 for "no team membership";
+        a person outside the organisation cannot see its teams, so they get the same 404."""
+        if asking is not None and not asking.in_org(p["org"]):
+            return error(404, "Not Found")
+        person = self._host.people.user(p["username"])
+        role = person.team_role(p["org"], p["team_slug"]) if person is not None else None
+        if person is None or role is None:
+            return error(404, "Not Found")
+        team_id = self._host.state.user_id(f"team:{p['org']}/{p['team_slug']}")
+        return Reply(200, {"url": f"{self._host.url}/teams/{team_id}/memberships/{person.login}",
+                           "role": role, "state": "active"})
 
     def _org(self, login: str) -> dict[str, Any]:
         api, uid = self._host.url, self._host.state.user_id(login)

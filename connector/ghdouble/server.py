@@ -345,7 +345,17 @@ class GitHubDouble:
         self.people.join(login, org)
 
     def remove_from_org(self, login: str, org: str) -> None:
+        """Out of the organisation, and so out of its teams."""
         self.people.leave(login, org)
+
+    def add_to_team(self, login: str, team: str, *, role: str = "member") -> None:
+        """An active member (or maintainer) of ``team`` ("org/team-slug"), and so of its organisation."""
+        org, _, slug = team.partition("/")
+        self.people.join_team(login, org, slug, role)
+
+    def remove_from_team(self, login: str, team: str) -> None:
+        org, _, slug = team.partition("/")
+        self.people.leave_team(login, org, slug)
 
     def revoke_user_authorization(self, login: str) -> None:
         """The person revoked the app: their tokens answer 401, their refresh tokens bad_refresh_token."""

@@ -53,6 +53,7 @@ class User:
     name: str | None
     orgs: dict[str, str] = field(default_factory=dict)  # lower case -> as given
     permissions: dict[str, str] = field(default_factory=dict)  # "owner/repo" (lower case) -> level
+    teams: dict[str, str] = field(default_factory=dict)  # "org/team-slug" (lower case) -> member or maintainer
 
     def level_on(self, full_name: str, private: bool) -> int:
         """The person's role on a repository as a number (0: none); anyone may read a public one."""
@@ -61,6 +62,9 @@ class User:
 
     def in_org(self, org: str) -> bool:
         return org.lower() in self.orgs
+
+    def team_role(self, org: str, slug: str) -> str | None:
+        return self.teams.get(f"{org}/{slug}".lower())
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,24 @@ class People:
             self.person(login).orgs[org.lower()] = org
 
     def leave(self, login: str, org: str) -> None:
+        """Leaving an organisation is leaving its teams too, as on GitHub."""
         with self.lock:
-            self.person(login).orgs.pop(org.lower(), None)
+            person = self.person(login)
+            person.orgs.pop(org.lower(), None)
+            for team in [team for team in person.teams if team.split("/")[0] == org.lower()]:
+                del person.teams[team]
+
+    def join_team(self, login: str, org: str, slug: str, role: str) -> None:
+        if role not in ("member", "maintainer"):
+            raise ValueError(f"a team role is member or maintainer, not {role!r}")
+        with self.lock:
+            person = self.person(login)
+            person.orgs.setdefault(org.lower(), org)  # a team's members belong to its organisation
+            person.teams[f"{org}/{slug}".lower()] = role
+
+    def leave_team(self, login: str, org: str, slug: str) -> None:
+        with self.lock:
+            self.person(login).teams.pop(f"{org}/{slug}".lower(), None)
 
     def revoke(self, login: str) -> None:
         """The person revoked the app: every token and unused code of theirs stops working."""

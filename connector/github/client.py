@@ -266,6 +266,17 @@ class GitHub:
             return False
         return data.get("state") == "active"
 
+    def is_team_member(self, org: str, team_slug: str, login: str) -> bool:
+        """Whether ``login`` is an active member of the team (``GET /orgs/{org}/teams/{team_slug}/
+        memberships/{username}``: 404 when they are not, or when the team is hidden from the token)."""
+        url = "/orgs/{}/teams/{}/memberships/{}".format(*(quote(part, safe="") for part in (org, team_slug, login)))
+        try:
+            with self._translated(_NO_REPOSITORY):
+                _, data = self._call(_NO_REPOSITORY, "GET", url)
+        except (GitHubNotFound, GitHubForbidden):
+            return False
+        return data.get("state") == "active"
+
     # -- plumbing ----------------------------------------------------------------------------
 
     @property

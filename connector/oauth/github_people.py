@@ -11,6 +11,7 @@ scopes and repositories without calling GitHub, and :class:`UserCredentials` to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config.github_users import Allowance, UserPolicy
@@ -52,7 +53,7 @@ class GitHubPeople:
         asking = self.github.as_user(TokenCredentials(Secret(tokens.access_token)))
         user = asking.authenticated_user()
         login, user_id = str(user["login"]), int(user["id"])
-        allowance = self.policy.admit(login, asking.is_org_member)
+        allowance = self.policy.admit(login, asking.is_org_member, _team_question(asking, login))
         if allowance is None:
             log.info("GitHub user @%s refused: not among the allowed users or organisations", login)
             return (f"The GitHub account @{login} may not use this connector. Ask its operator to add you "
@@ -65,7 +66,7 @@ class GitHubPeople:
         try:
             session = self.sessions.current(session_id)
             asking = self.github.as_user(self.credentials(session))
-            allowance = self.policy.admit(session.login, asking.is_org_member)
+            allowance = self.policy.admit(session.login, asking.is_org_member, _team_question(asking, session.login))
         except Unauthorized:
             return None  # the session has ended (GitHub refused the refresh, or it expired)
         except ConnectorError as exc:
@@ -96,3 +97,11 @@ class GitHubPeople:
             return True
 
         return UserCredentials(user_id=session.user_id, login=session.login, current=current, renewed=renewed)
+
+
+def _team_question(asking: GitHub, login: str) -> Callable[[str], bool]:
+    def in_team(team: str) -> bool:
+        org, _, slug = team.partition("/")
+        return asking.is_team_member(org, slug, login)
+
+    return in_team
