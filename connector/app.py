@@ -48,7 +48,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .http.services import Services, ServicesMiddleware
     from .http.webhooks import MAX_DELIVERY_BYTES, webhook_endpoint
     from .mcp.endpoint import McpEndpoint
-    from .mcp.tools import tools_from_document
+    from .mcp.tools import instructions_for, tools_from_document
     from .oauth.metadata import PRM_PATH, protected_resource, with_oauth_scheme
     from .policy.rules import MAX_COMMENT_REQUEST_BYTES, MAX_DISPATCH_REQUEST_BYTES
     from .record import RequestRecord, note
@@ -110,7 +110,8 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     # the SDK itself is imported only when /mcp is first called (connector.mcp.endpoint).
     mcp = None
     if settings.mcp:
-        mcp = McpEndpoint(tools_from_document(advertised_document(document, catalog)), auth,
+        advertised = advertised_document(document, catalog)
+        mcp = McpEndpoint(tools_from_document(advertised), instructions_for(advertised), auth,
                           max_request_body_size=MAX_MCP_REQUEST_BYTES)
     app = AsyncApp(__name__, lifespan=mcp.lifespan if mcp is not None else None,
                    middlewares=middleware_stack(settings, services, writes, metrics, audit_stream))

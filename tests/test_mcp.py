@@ -86,17 +86,41 @@ def test_an_operation_a_tool_cannot_express_fails_start_up():
         tools_from_document(document)
 
 
+def without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A field's type and enum as a model is shown them: ``null`` (taken as "absent") unsaid."""
+    kinds = schema.get("type")
+    kinds = [kind for kind in kinds if kind != "null"] if isinstance(kinds, list) else [kinds]
+    enum = [member for member in schema["enum"] if member is not None] if "enum" in schema else None
+    return {"type": kinds[0] if len(kinds) == 1 else kinds, "enum": enum, "default": schema.get("default")}
+
+
+def keywords(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(keywords(value) for value in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    inner = [value for key, value in node.items() if key not in ("properties", "examples")]
+    inner += list(node.get("properties", {}).values())
+    return set(node) - {"properties"} | keywords(inner)
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026-07-28", "initialize-handshake"])
 @pytest.mark.one_github_layout
-def test_tools_list_over_streamable_http_matches_the_served_spec(make_settings, double, mode):
+def test_tools_list_over_streamable_http_is_a_view_of_the_served_spec(make_settings, double, mode):
+    """Every tool is its operation: same name, title, description, fields, types, enums, defaults
+    and required fields, and it accepts the spec's own examples; what only a validator uses is
+    left out, and the shared fields are described once, in the instructions."""
+    from jsonschema import Draft202012Validator
+
     with LiveServer(create_app(make_settings())) as server:
         document = requests.get(f"{server.url}/openapi.json").json()
 
         async def listed():
             async with mcp_client(server.url, mode=mode) as client:
-                return (await client.list_tools()).tools
+                return client.instructions or "", (await client.list_tools()).tools
 
-        tools = {tool.name: tool for tool in run(listed)}
+        instructions, listed_tools = run(listed)
+    tools = {tool.name: tool for tool in listed_tools}
     expected = operations(document)
     assert set(tools) == set(expected)
     for name, (_method, op) in expected.items():
@@ -105,12 +129,60 @@ def test_tools_list_over_streamable_http_matches_the_served_spec(make_settings, 
         body = op.get("requestBody")
         schema = resolved(document, body["content"]["application/json"]["schema"]) if body else \
             {"type": "object", "properties": {}, "additionalProperties": False}
-        assert tool.input_schema == schema
+        view = tool.input_schema
+        assert set(view["properties"]) == set(schema["properties"])
+        assert view.get("required", []) == schema.get("required", [])
+        for field, served in schema["properties"].items():
+            shown = view["properties"][field]
+            assert {k: v for k, v in without_null(shown).items()} == without_null(served), (name, field)
+            assert shown.get("description") in (served.get("description"), None), (name, field)
+            if "description" not in shown and "description" in served:
+                assert served["description"] in instructions, (name, field)  # said once, for every tool
+        assert keywords(view).isdisjoint({"pattern", "not", "propertyNames", "dependentRequired", "minLength",
+                                          "maxLength", "$ref"}), name
+        for example in (body or {}).get("content", {}).get("application/json", {}).get("examples", {}).values():
+            Draft202012Validator(view).validate(example["value"])  # the view admits what the spec shows
         writes = op["x-openai-isConsequential"]
-        assert tool.annotations.read_only_hint is (not writes)
+        # MCP's defaults are left unsaid: a write is neither read-only nor idempotent unless it says so.
+        assert bool(tool.annotations.read_only_hint) is (not writes)
         if writes:
             assert tool.annotations.destructive_hint is False
-            assert tool.annotations.idempotent_hint is op.get("x-connector-idempotent", False)
+            assert bool(tool.annotations.idempotent_hint) is op.get("x-connector-idempotent", False)
+
+
+@pytest.mark.parametrize("default_repo", [False, True], ids=["no-default-repo", "default-repo"])
+@pytest.mark.one_github_layout
+def test_tools_list_stays_within_700_characters_per_tool(make_settings, double, default_repo):
+    """Every conversation pays for the tool list: on average at most 700 characters a tool, as the
+    SDK's client receives it (instructions, read once, are reported in docs/benchmarks.md)."""
+    settings = make_settings(default_repo=(OWNER, REPO)) if default_repo else make_settings()
+    with LiveServer(create_app(settings)) as server:
+        async def listed():
+            async with mcp_client(server.url) as client:
+                return (await client.list_tools()).tools
+
+        tools = run(listed)
+    wire = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+    assert len(tools) == 9
+    assert len(json.dumps(wire, separators=(",", ":"))) / len(tools) <= 700
+
+
+@pytest.mark.one_github_layout
+def test_a_tool_call_the_view_admits_is_still_checked_by_the_whole_schema(make_settings, double, pr):
+    """The view drops patterns and lengths; the route still enforces them, before calling GitHub."""
+    with LiveServer(create_app(make_settings())) as server:
+        async def call():
+            async with mcp_client(server.url) as client:
+                return await client.call_tool("comment_on_pull_request", {
+                    "owner": "not an owner!", "repo": REPO, "number": pr, "body": "x" * 65537})
+
+        before = len(double.requests)
+        result = run(call)
+    assert result.is_error
+    problem = json.loads(result.content[0].text)
+    assert problem["code"] == "validation_error"
+    assert {error["path"] for error in problem["errors"]} >= {"$.owner", "$.body"}
+    assert len(double.requests) == before  # refused before any GitHub call
 
 
 @pytest.mark.one_github_layout

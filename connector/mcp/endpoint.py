@@ -45,8 +45,9 @@ def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class McpEndpoint:
-    def __init__(self, tools: list[ToolSpec], auth: Authenticator, max_request_body_size: int) -> None:
-        self.tools = tools
+    def __init__(self, tools: list[ToolSpec], instructions: str, auth: Authenticator,
+                 max_request_body_size: int) -> None:
+        self.tools, self.instructions = tools, instructions
         self.auth = auth
         self.max_request_body_size = max_request_body_size
         self._app: ASGIApp | None = None
@@ -84,7 +85,7 @@ class McpEndpoint:
                                     "ASGI server with lifespan events on (uvicorn's default).")
             from .server import build_server, session_manager  # the SDK, imported once it is needed
 
-            server = build_server(self.tools, self._app, _http_caller, self._scopes_of)
+            server = build_server(self.tools, self.instructions, self._app, _http_caller, self._scopes_of)
             manager = session_manager(server, self.max_request_body_size)
             await self._task_group.start(_run, manager)
             log.info("MCP endpoint started with %d tools", len(self.tools))

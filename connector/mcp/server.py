@@ -37,13 +37,8 @@ Caller = Callable[[ServerRequestContext[Any, Any]], tuple[dict[str, str], Mappin
 # The scopes of the key behind a request (None: show every tool).
 Scopes = Callable[[ServerRequestContext[Any, Any]], frozenset[str] | None]
 
-INSTRUCTIONS = (
-    "Dispatch GitHub Actions workflows and work with pull requests, within what the operator allows. "
-    "A refused call returns a problem with a stable `code` and a `detail` that says what to change."
-)
-
-
-def build_server(tools: list[ToolSpec], app: ASGIApp, caller: Caller, scopes_of: Scopes | None = None) -> Server[Any]:
+def build_server(tools: list[ToolSpec], instructions: str, app: ASGIApp, caller: Caller,
+                 scopes_of: Scopes | None = None) -> Server[Any]:
     """``scopes_of`` narrows ``tools/list`` to the tools the caller's key may call: a tool it would
     only be refused (403 insufficient_scope) is one more thing for a model to get wrong."""
     by_name = {tool.name: tool for tool in tools}
@@ -68,7 +63,7 @@ def build_server(tools: list[ToolSpec], app: ASGIApp, caller: Caller, scopes_of:
         spec = by_name.get(name)
         return spec.input_schema if spec is not None else None
 
-    return Server("github-connector", version=__version__, title="GitHub connector", instructions=INSTRUCTIONS,
+    return Server("github-connector", version=__version__, title="GitHub connector", instructions=instructions,
                   on_list_tools=list_tools, on_call_tool=call_tool, get_tool_input_schema=input_schema)
 
 

@@ -19,7 +19,7 @@ from ..config.settings import Settings, SettingsError
 from ..spec.catalog import load_catalog
 from ..spec.document import advertised_document, document_for_settings
 from ..types import Secret
-from .tools import tools_from_document
+from .tools import instructions_for, tools_from_document
 
 __all__ = ["stdio_key", "run_stdio"]
 
@@ -44,7 +44,8 @@ def run_stdio(settings: Settings, app: Any) -> None:
     headers = {"authorization": f"Bearer {stdio_key(settings).reveal()}", "host": "127.0.0.1",
                "user-agent": "connector-mcp-stdio"}
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
-    tools = tools_from_document(advertised_document(document_for_settings(settings, catalog), catalog))
+    advertised = advertised_document(document_for_settings(settings, catalog), catalog)
+    tools = tools_from_document(advertised)
 
     def caller(ctx: Any) -> tuple[dict[str, str], dict[str, Any]]:
         return headers, LOCAL_CALLER
@@ -55,5 +56,5 @@ def run_stdio(settings: Settings, app: Any) -> None:
         key = keys.find(stdio_key(settings).reveal())
         return key.scopes if key is not None else None
 
-    server = build_server(tools, app, caller, scopes_of)
+    server = build_server(tools, instructions_for(advertised), app, caller, scopes_of)
     anyio.run(serve_stdio, server)

@@ -6,7 +6,8 @@
 * ``servers`` holds the one origin ChatGPT will call, because its importer refuses a document whose
   server is not on the origin it was imported from;
 * without a default repository, ``owner`` and ``repo`` become required in every request body, so the
-  schema tells callers the truth instead of a later 400 doing it;
+  schema tells callers the truth instead of a later 400 doing it (and their descriptions stop
+  saying they may be omitted);
 * in read-only mode, the operations that write are not there at all;
 * with an event catalog, the dispatch schemas (those marked ``x-connector-event``) describe the
   events and their arguments, and the served copy lists the event names as an ``enum``;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from .catalog import EventCatalog
 
 __all__ = ["SPEC_PATH", "is_write", "write_operation_ids", "load_document", "document_for", "document_for_settings", "advertised_document",
            "served_document", "served_json"]
+
+_MAY_BE_OMITTED = re.compile(r"\s*May be omitted when the connector has a default repository\.")
 
 # A link to the top-level openapi.yaml in a checkout, the document itself once installed.
 SPEC_PATH = Path(__file__).parent.parent / "openapi.yaml"
@@ -55,6 +59,8 @@ def document_for(*, has_default_repo: bool, read_only: bool = False, catalog: Ev
         for schema in schemas.values():
             if "owner" in schema.get("properties", {}):
                 schema["required"] = ["owner", "repo", *schema.get("required", [])]
+            if isinstance(schema.get("description"), str):
+                schema["description"] = _MAY_BE_OMITTED.sub("", schema["description"])
     if catalog is not None:
         for schema in _event_schemas(document):
             fields = schema["x-connector-event"]
