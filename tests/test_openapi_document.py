@@ -179,3 +179,23 @@ def test_problem_codes_match_the_error_classes_and_the_readme():
     in_readme = set(re.findall(r"^\| `([a-z_]+)` \| \d{3} \|", readme, flags=re.M))
 
     assert documented == implemented == in_readme
+
+
+def test_every_description_is_whole_since_yaml_cuts_a_plain_scalar_at_a_hash():
+    """A description written unquoted as "... after the # on GitHub." loads as "... after the"."""
+    cut = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "description" and isinstance(value, str):
+                    if not value.rstrip().endswith((".", ")", "?", "!", "`")):
+                        cut.append(f"{where}: {value!r}")
+                else:
+                    walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(load_document(), "")
+    assert cut == []
