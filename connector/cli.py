@@ -155,7 +155,6 @@ def _spec(base_url: str | None, sandbox: bool) -> int:
 
 
 def _mcp_stdio(force_sandbox: bool) -> int:
-    from .app import create_app
     from .mcp.stdio import run_stdio, stdio_key
 
     settings, sandbox = _settings_or_sandbox(force_sandbox)
@@ -166,11 +165,17 @@ def _mcp_stdio(force_sandbox: bool) -> int:
                   f"{sandbox.demo['owner']}/{sandbox.demo['repo']}", file=sys.stderr, flush=True)
         # stdout is the MCP channel: audit lines go to stderr, which clients keep as the server's log.
         # (The SDK also diverts stray writes to stdout while it serves; this does not rely on that.)
-        run_stdio(settings, create_app(settings, audit_stream=sys.stderr, over_http=False))
+        run_stdio(settings, lambda: _stdio_app(settings))
     finally:
         if sandbox is not None:
             sandbox.stop()
     return 0
+
+
+def _stdio_app(settings: Settings) -> Any:
+    from .app import create_app
+
+    return create_app(settings, audit_stream=sys.stderr, over_http=False)
 
 
 def _settings_or_sandbox(force_sandbox: bool) -> tuple[Settings, Any]:

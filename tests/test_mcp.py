@@ -508,3 +508,44 @@ def test_tools_list_shows_a_key_only_the_tools_its_scopes_allow(make_settings, d
     assert reader == {"list_pull_requests", "list_workflow_runs", "get_workflow_run"}
     everything = tools_from_document(advertised_document(document_for(has_default_repo=False)))
     assert full == {tool.name for tool in everything}
+
+
+def test_stdio_lists_tools_before_the_app_is_built_and_ends_with_its_error_if_it_cannot_be(tmp_path):
+    """tools/list needs only the API description; the app is built meanwhile, and a failure to
+    build it ends the process with that error (and a non-zero status), not a hung client."""
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import threading\n"
+        "from connector.config.settings import Settings\n"
+        "from connector.mcp.stdio import run_stdio\n"
+        "from connector.types import Secret\n"
+        "listed = threading.Event()\n"
+        "def build():\n"
+        "    listed.wait(20)  # fail only once the client has its tool list\n"
+        "    raise RuntimeError('the app cannot be built here')\n"
+        "threading.Timer(3, listed.set).start()\n"
+        f"run_stdio(Settings(api_keys=(Secret({API_KEY!r}),), github_token=Secret({GITHUB_TOKEN!r}),"
+        " github_api_url='http://127.0.0.1:9').validated(), build)\n")
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    ]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, str(script)], env=env, cwd=ROOT, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    answers = []
+    try:
+        for message in messages:
+            process.stdin.write(json.dumps(message) + "\n")
+            process.stdin.flush()
+            if "id" in message:
+                answers.append(json.loads(process.stdout.readline()))
+        status = process.wait(timeout=30)  # stdin stays open: only the failed build ends it
+    finally:
+        process.kill()
+        errors = process.stderr.read()
+
+    assert len(answers[1]["result"]["tools"]) == 9
+    assert status == 2 and "could not start" in errors and "the app cannot be built here" in errors

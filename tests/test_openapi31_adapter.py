@@ -9,7 +9,7 @@ from connexion.exceptions import InvalidSpecification
 from connector.http.problem import install_error_handler
 from connector.spec import openapi31
 from connector.spec.document import SPEC_PATH
-from connector.spec.openapi31 import ecma_regex
+from connector.spec.json_validation import ecma_regex
 
 
 def feature_spec(response_ok_value: bool = True) -> dict:

@@ -22,7 +22,7 @@ from starlette.responses import StreamingResponse
 from ..errors import BadRequest, ConnectorError, FieldError
 from ..http.auth import Authenticator
 from ..http.services import services
-from ..spec.openapi31 import ecma_regex
+from ..spec.json_validation import ecma_regex
 from .runs import POLL_SECONDS, current_run, run_summary
 
 __all__ = ["run_events_endpoint"]

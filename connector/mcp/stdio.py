@@ -2,7 +2,11 @@
 that starts the connector itself and talks to it over stdin and stdout.
 
 The process builds the same app ``connector serve`` would and sends each tool call to its route
-in-process, exactly as ``/mcp`` does. A local client sends no API key, so the calls carry the one
+in-process, exactly as ``/mcp`` does. A client lists the tools before it calls one, and the list
+needs only the API description, so the app (Connexion, PyGithub: about half of start-up) is built
+in a worker thread while the client starts up; the first tool call waits for what is left of it, and
+a failure to build it ends the process with its error on stderr and status 2, as a failure before
+serving would (at once: the SDK's read of stdin cannot be cancelled, and the client may hold it open). A local client sends no API key, so the calls carry the one
 in ``CONNECTOR_MCP_API_KEY`` (else the first of ``CONNECTOR_API_KEY``): its scopes and repositories
 apply, as they would to the same key over HTTP. The caller is taken to be on this machine
 (127.0.0.1) for ``CONNECTOR_IP_ALLOWLIST``.
@@ -10,9 +14,15 @@ apply, as they would to the same key over HTTP. The caller is taken to be on thi
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import anyio
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config.keys import KeyRing
 from ..config.settings import Settings, SettingsError
@@ -37,8 +47,36 @@ def stdio_key(settings: Settings) -> Secret:
     return key
 
 
-def run_stdio(settings: Settings, app: Any) -> None:
-    """Serve ``app``'s operations (an app built from ``settings``, its audit lines on stderr) over stdio."""
+class AppBuiltMeanwhile:
+    """The ASGI app ``build()`` makes, built in a worker thread once :meth:`build` is started;
+    a request made before it is ready waits for it."""
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self._build = build
+        self._app: ASGIApp | None = None
+        self._ready = threading.Event()  # set from the worker thread, waited on by the event loop
+
+    async def build(self) -> None:
+        try:
+            self._app = await anyio.to_thread.run_sync(self._build)
+        except SettingsError as exc:
+            _end(f"connector: configuration error: {exc}")
+        except Exception:
+            _end(f"connector: could not start:\n{traceback.format_exc()}")
+        finally:
+            self._ready.set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        while not self._ready.is_set():
+            await anyio.sleep(0.01)
+        if self._app is None:
+            raise RuntimeError("the connector's app could not be built")  # the process is stopping
+        await self._app(scope, receive, send)
+
+
+def run_stdio(settings: Settings, build_app: Callable[[], ASGIApp]) -> None:
+    """Serve the operations of the app ``build_app()`` makes from ``settings`` (its audit lines on
+    stderr) over stdio."""
     from .server import build_server, serve_stdio
 
     headers = {"authorization": f"Bearer {stdio_key(settings).reveal()}", "host": "127.0.0.1",
@@ -56,5 +94,18 @@ def run_stdio(settings: Settings, app: Any) -> None:
         key = keys.find(stdio_key(settings).reveal())
         return key.scopes if key is not None else None
 
+    app = AppBuiltMeanwhile(build_app)
     server = build_server(tools, instructions_for(advertised), app, caller, scopes_of)
-    anyio.run(serve_stdio, server)
+
+    async def serve() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(app.build)
+            await serve_stdio(server)
+            group.cancel_scope.cancel()  # the client hung up
+
+    anyio.run(serve)
+
+
+def _end(message: str) -> NoReturn:
+    print(message, file=sys.stderr, flush=True)
+    os._exit(2)

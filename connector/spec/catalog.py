@@ -40,7 +40,7 @@ from jsonschema.exceptions import best_match
 
 from ..config.settings import SettingsError
 from ..errors import UnknownEvent
-from .openapi31 import check_request_value
+from .json_validation import check_request_value
 from .schema_errors import json_path
 
 __all__ = ["Event", "EventCatalog", "EventsFileError", "load_catalog"]
