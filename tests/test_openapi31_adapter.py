@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import connexion
 import pytest
 from connexion.exceptions import InvalidSpecification
@@ -10,6 +13,8 @@ from connector.http.problem import install_error_handler
 from connector.spec import openapi31
 from connector.spec.document import SPEC_PATH
 from connector.spec.json_validation import ecma_regex
+
+ROOT_PACKAGE = Path(openapi31.__file__).resolve().parent.parent
 
 
 def feature_spec(response_ok_value: bool = True) -> dict:
@@ -84,6 +89,41 @@ def test_adapter_accepts_the_connectors_own_document():
     spec = OpenAPI31Specification(load_document())
 
     assert spec.version == (3, 1, 0)
+
+
+def test_the_documents_trusted_at_start_up_are_exactly_those_checked_here_in_full():
+    """The enforced document of every deployment without a catalog is checked here, against the
+    OpenAPI 3.1 meta-schema and Draft 2020-12, and its digest shipped, so start-up can skip the
+    ~0.1 s check for those four; any other document (a catalog's) is still checked when an app
+    is built. After changing openapi.yaml, rewrite the list with UPDATE_SNAPSHOTS=1."""
+    from connector.spec.document import document_for
+
+    documents = [document_for(has_default_repo=default, read_only=read_only)
+                 for default in (False, True) for read_only in (False, True)]
+    for document in documents:
+        openapi31._check_document(document)  # the full check, whatever was remembered
+    digests = sorted(openapi31.document_digest(document).hex() for document in documents)
+    path = ROOT_PACKAGE / "spec" / openapi31.CHECKED_DOCUMENTS
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text("# SHA-256 of the documents tests/test_openapi31_adapter.py checks in full\n"
+                        "# (connector/spec/openapi31.py trusts these at start-up).\n" + "\n".join(digests) + "\n")
+    shipped = sorted(line for line in path.read_text().splitlines() if line and not line.startswith("#"))
+    assert shipped == digests, "openapi.yaml changed: rewrite the list with UPDATE_SNAPSHOTS=1"
+
+
+def test_a_document_not_on_the_shipped_list_is_checked_when_an_app_is_built(monkeypatch):
+    checked = []
+    monkeypatch.setattr(openapi31, "_check_document", checked.append)
+    monkeypatch.setattr(openapi31, "_VALID_DIGESTS", {})
+    openapi31._checked_in_tests.cache_clear()  # as a new process reads it
+    from connector.spec.document import document_for
+
+    openapi31.validate_document(document_for(has_default_repo=False))
+    changed = document_for(has_default_repo=False)
+    changed["info"]["title"] += " (changed)"
+    openapi31.validate_document(changed)
+
+    assert checked == [changed]
 
 
 def test_adapter_refuses_a_3_0_document():
