@@ -317,6 +317,7 @@ def main() -> None:
           f"{start['connector'][0]:.3f} s ({start['connector'][1]:.3f} s) | ≤ 0.5 s |")
     print(f"| cold-start floor, same run: import of what the bare app needs (PyGithub, Starlette), "
           f"median (fastest) of 7 | {start['floor'][0]:.3f} s ({start['floor'][1]:.3f} s) | — |")
+    print(f"| cold start ÷ floor, medians | {start['connector'][0] / start['floor'][0]:.2f} | ≤ 2.5 |")
     print(f"| resident memory of the worker: started / after the sequential run / after {args.concurrency} "
           f"concurrent clients | {rss_idle:.1f} / {rss_sequential:.1f} / {rss_concurrent:.1f} MB | ≤ 80 MB |")
     print(f"| 5 comments in a row through one shared PyGithub client: default pacing / the connector's | "
