@@ -62,6 +62,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
         write_operation_ids,
     )
     from .state.claims import MemoryClaimStore
+    from .state.layered_claims import LayeredClaimStore
     from .state.oauth import MemoryOAuthStore
     from .state.protocols import ClaimStore, OAuthStore, RunStore
     from .state.redis_claims import RedisClaimStore
@@ -280,7 +281,7 @@ def _stores(settings: Settings) -> tuple[RunStore, ClaimStore, RateLimits | None
         limits = RateLimits(per_key=settings.rate_limit, per_ip=settings.ip_rate_limit, storage_uri=url)
     if url is None:
         return MemoryRunStore(), MemoryClaimStore(), limits, MemoryOAuthStore()
-    return RedisRunStore(url), RedisClaimStore(url), limits, RedisOAuthStore(url)
+    return RedisRunStore(url), LayeredClaimStore(RedisClaimStore(url)), limits, RedisOAuthStore(url)
 
 
 def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:

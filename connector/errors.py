@@ -42,6 +42,8 @@ their own) group the errors callers catch; GitHub's errors fall into three, by w
         └── GitHubMayHaveActed                  ── category: a write went out and what GitHub did is unknown;
             │                                      its request_id is never sent to GitHub again
             ├── GitHubWriteTimeout (504 github_timeout; a GitHubTimeout)
+            ├── GitHubWriteUnconfirmed (502 github_unavailable) ── the write went out, its answer was
+            │                                      lost, a 5xx, or unreadable
             ├── GitHubDispatchOutcomeUnknown (502 github_dispatch_failed; a GitHubDispatchFailed)
             └── RequestOutcomeUnknown (409 request_outcome_unknown) ── a repeat of such a write
 
@@ -93,6 +95,7 @@ __all__ = [
     "NotReady",
     "GitHubTimeout",
     "GitHubWriteTimeout",
+    "GitHubWriteUnconfirmed",
     "ERROR_CLASSES",
 ]
 
@@ -292,6 +295,11 @@ class GitHubTimeout(GitHubUnavailable):
 
 class GitHubWriteTimeout(GitHubTimeout, GitHubMayHaveActed):
     """GitHub did not answer a write in time: it may still have applied it."""
+
+
+class GitHubWriteUnconfirmed(GitHubUnavailable, GitHubMayHaveActed):
+    """A write went out and no usable answer came back (a dropped connection, a 5xx, a body that
+    cannot be read): it may have been applied."""
 
 ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     ConnectorError,

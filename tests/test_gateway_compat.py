@@ -112,8 +112,8 @@ def test_without_github_settings_it_is_missing_github_config(make_client, double
 @pytest.mark.parametrize(("fault", "words"), [
     ({"status": 404, "json": {"message": "Not Found"}}, "not found"),
     ({"status": 422, "json": {"message": "Validation Failed"}}, "refused the values"),
-    ({"status": 502, "json": {"message": "Bad Gateway"}}, "502"),
-    ({"drop": True}, "could not be reached"),
+    ({"status": 502, "json": {"message": "Bad Gateway"}}, "GitHub may have applied it"),
+    ({"drop": True}, "GitHub may have applied it"),
 ])
 def test_a_github_failure_is_github_dispatch_failed(gateway_client, double, fault, words):
     double.fail_next("POST", DISPATCHES, **fault)

@@ -91,15 +91,27 @@ def test_keys_are_per_api_key(client, double):
 
 
 def test_a_refused_write_may_be_retried_with_the_same_key(client, double):
-    double.fail_next("POST", DISPATCHES, status=502, json={"message": "Bad Gateway"})
+    double.fail_next("POST", DISPATCHES, status=422, json={"message": "Validation Failed"})
 
     failed = dispatch(client, "retry-1")
     retried = dispatch(client, "retry-1")
 
-    assert failed.status_code == 502
+    assert failed.status_code == 422  # GitHub answered no: it did nothing, so the key is free again
     assert retried.status_code == 202 and "idempotent-replayed" not in retried.headers
     assert len(double.calls("POST", DISPATCHES)) == 2
     assert len(double.dispatches(OWNER, REPO)) == 1
+
+
+def test_a_write_answered_with_a_5xx_is_never_sent_again(client, double):
+    """A 502 from GitHub (or a proxy before it) does not prove GitHub did nothing."""
+    double.fail_next("POST", DISPATCHES, status=502, json={"message": "Bad Gateway"}, after=True)
+
+    failed = dispatch(client, "retry-5xx")
+    again = dispatch(client, "retry-5xx")
+
+    assert failed.status_code == 502 and "may have applied it" in failed.json()["detail"]
+    assert again.status_code == 409 and again.json()["code"] == "request_outcome_unknown"
+    assert len(double.calls("POST", DISPATCHES)) == 1
 
 
 def test_a_write_that_timed_out_after_sending_is_never_sent_again(make_client, double):

@@ -15,6 +15,7 @@ from ..errors import (
     GitHubDispatchFailed,
     GitHubDispatchOutcomeUnknown,
     GitHubMayHaveActed,
+    GitHubRefused,
     MissingGitHubConfig,
     RateLimited,
 )
@@ -49,7 +50,8 @@ def gateway_dispatch(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
     except GitHubMayHaveActed as exc:  # still unknown under the gateway's code: the claim stays kept
         raise GitHubDispatchOutcomeUnknown(f"GitHub may or may not have taken the event: {exc.detail}",
                                            github_request_id=exc.extra.get("github_request_id")) from None
-    except ConnectorError as exc:
-        raise GitHubDispatchFailed(f"GitHub did not take the event: {exc.detail}",
+    except ConnectorError as exc:  # refused, or failed after it was sent (the claim layer tells which)
+        said = "GitHub did not take the event" if isinstance(exc, GitHubRefused) else "The dispatch failed"
+        raise GitHubDispatchFailed(f"{said}: {exc.detail}",
                                    github_request_id=exc.extra.get("github_request_id")) from None
     return {"ok": True, "dispatched": True, "request_id": request_id}

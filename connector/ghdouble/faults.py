@@ -1,4 +1,6 @@
-"""Fault injection: answer the next matching requests with an error, a delay or a hang-up.
+"""Fault injection: answer the next matching requests with an error, a delay or a hang-up, either
+instead of applying them or (``after``) once they were applied, as when GitHub acted and its answer
+was lost, garbled or replaced by a proxy's error on the way back.
 
 The connector's retry, backoff and error-mapping code only runs when GitHub misbehaves, so
 tests need to make the double misbehave on cue. A fault is matched by method and a path
@@ -37,9 +39,14 @@ class Fault:
     delay: float
     remaining: int
     drop: bool
+    after: bool = False  # GitHub applies the request first, then the answer is lost or garbled
+    garble: bool = False  # the answer's body is not JSON (a proxy's error page, a cut-off body)
 
     def reply(self, doc: str) -> Reply | None:
         """The overriding reply (``None`` if there is none); no body means GitHub's error shape."""
+        if self.garble:
+            return Reply(self.status or 200, b"<html><body>502 Bad Gateway</body></html>",
+                         {"content-type": "text/html", **self.headers})
         if self.status is None:
             return None
         body = self.body
@@ -60,9 +67,10 @@ class FaultQueue:
         self._faults: list[Fault] = []
 
     def add(self, method: str, path_pattern: str, *, status: int | None, json: Any,
-            headers: Mapping[str, str] | None, delay: float, times: int, drop: bool) -> None:
+            headers: Mapping[str, str] | None, delay: float, times: int, drop: bool,
+            after: bool = False, garble: bool = False) -> None:
         fault = Fault(method.upper(), re.compile(path_pattern), status, json,
-                      {k.lower(): str(v) for k, v in (headers or {}).items()}, delay, times, drop)
+                      {k.lower(): str(v) for k, v in (headers or {}).items()}, delay, times, drop, after, garble)
         with self._lock:
             self._faults.append(fault)
 

@@ -162,7 +162,7 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
         return caller
     rec.actor = caller.user.login if caller.user is not None else None
     fault = faults.take(rec.method, rec.path)
-    if fault is not None:
+    if fault is not None and not fault.after:
         if fault.delay:
             time.sleep(fault.delay)
         if fault.drop:
@@ -190,6 +190,10 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
     except Exception as exc:  # a bug in the double: make it loud, not a hung client
         rec.schema_errors.append(f"double crashed: {exc!r}")
         return error(500, f"GitHub double error: {exc!r}", doc)
+    if fault is not None and fault.after:  # applied, and now its answer goes wrong on the way back
+        if fault.delay:
+            time.sleep(fault.delay)
+        return None if fault.drop else fault.reply(doc) or reply
     if isinstance(reply.body, dict) and reply.body.get("documentation_url", doc) is None:
         reply.body["documentation_url"] = doc
     return reply

@@ -417,10 +417,12 @@ class GitHubDouble:
     # -- fault injection -------------------------------------------------------------------
     def fail_next(self, method: str, path_pattern: str, *, status: int | None = None,
                   json: Any = None, headers: Mapping[str, str] | None = None, delay: float = 0.0,
-                  times: int = 1, drop: bool = False) -> None:
-        """Answer the next ``times`` matching requests with this instead ("*" = any method)."""
+                  times: int = 1, drop: bool = False, after: bool = False, garble: bool = False) -> None:
+        """Answer the next ``times`` matching requests with this instead ("*" = any method); with
+        ``after``, apply each first (GitHub acted) and then send this; ``garble`` sends a body that
+        is not JSON (with ``status``, default 200)."""
         self._faults.add(method, path_pattern, status=status, json=json, headers=headers,
-                         delay=delay, times=times, drop=drop)
+                         delay=delay, times=times, drop=drop, after=after, garble=garble)
 
     def quota(self) -> dict[str, int]:
         return self._recorder.quota()
@@ -464,8 +466,9 @@ class GitHubDouble:
             return
         if self.latency:
             time.sleep(self.latency)
-        payload = b"" if reply.body is None else jsonlib.dumps(reply.body).encode()
-        headers = self._recorder.answered(rec, reply, has_payload=bool(payload))
+        raw = isinstance(reply.body, bytes)  # a garbled answer (fault injection), sent as it is
+        payload = reply.body if raw else b"" if reply.body is None else jsonlib.dumps(reply.body).encode()
+        headers = self._recorder.answered(rec, reply, has_payload=bool(payload) and not raw)
         wire.send(h, reply.status, headers, payload)
 
     def _serve_web(self, h: wire.Handler, rec: RecordedRequest) -> None:

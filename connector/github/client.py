@@ -51,6 +51,7 @@ from ..errors import (
     Unauthorized,
 )
 from ..types import Repository, Secret
+from . import writes
 from .credentials import AppCredentials, Credentials, TokenCredentials
 from .quota import GitHubQuota, QuotaReading, SharedBlocks
 from .users import UserCredentials
@@ -302,12 +303,27 @@ class GitHub:
                   ) -> tuple[dict[str, Any], Any]:
         """One request, whose answer's rate-limit headers (and, for the listener, status and
         request id) are noted whether GitHub accepted it or not."""
+        write = verb != "GET"
+        if write:
+            writes.sending()
         try:
             headers, data = self._client.requester.requestJsonAndCheck(verb, url, **kwargs)
         except GithubException as exc:
             self._note(bucket, repo, verb, url, exc.status, exc.headers or {})
+            if write:
+                writes.answered(exc.status)
+            raise
+        except requests.RequestException as exc:
+            if write and _refused_before_sending(exc):
+                writes.not_sent()
             raise
         self._note(bucket, repo, verb, url, 200, headers)
+        if write:
+            writes.answered(200)
+        content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), "")
+        if data is not None and "json" not in content_type:  # PyGithub wraps such a body as {"data": ...}
+            raise GitHubUnavailable(f"GitHub's answer could not be read ({content_type or 'no content type'}, "
+                                    "not JSON); try again in a moment.")
         return headers, data
 
     def _note(self, bucket: str, repo: Repository, verb: str, url: str, status: int, headers: dict[str, Any]) -> None:
@@ -333,12 +349,18 @@ class GitHub:
             if not _is_timeout(exc):
                 # requests' messages can carry the URL but never the Authorization header.
                 raise GitHubUnavailable(
-                    f"GitHub could not be reached ({type(exc).__name__}); try again in a moment."
+                    f"The connection to GitHub failed ({type(exc).__name__}); try again in a moment."
                 ) from None
-            if write:  # the request went out: GitHub may have applied it
+            if write and not _refused_before_sending(exc):  # it went out: GitHub may have applied it
                 raise GitHubWriteTimeout(f"GitHub did not answer within {self._timeout} s; {write} may or may "
                                          "not have been saved; check on GitHub before trying again.") from None
             raise GitHubTimeout(f"GitHub did not answer within {self._timeout} s; try again in a moment.") from None
+
+
+def _refused_before_sending(exc: requests.RequestException) -> bool:
+    """A connection that was refused (or never set up) carried nothing: GitHub cannot have acted."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
 def _is_timeout(exc: requests.RequestException) -> bool:

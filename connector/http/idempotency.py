@@ -7,15 +7,20 @@ answer again with ``Idempotent-Replayed: true`` and no GitHub call. The same key
 is ``422 idempotency_key_reused``. A repeat arriving while the first is still running waits a few
 seconds for its answer, then gets ``409 request_in_progress`` with ``Retry-After``.
 
-What happens to a claim when the write fails depends on what is known: a definite refusal (GitHub
-said no, or nothing was sent) releases it, so the same key may be retried; a timeout after the
-request went out leaves the outcome unknown, and a repeat gets ``409 request_outcome_unknown``
-instead of a second write that might duplicate the first.
+What happens to a claim when the write fails depends on what is known
+(:mod:`connector.github.writes`): only when GitHub provably did nothing (no write was sent, the
+connection was refused, or GitHub answered it with a 4xx) is the claim released, so the same key may
+be retried. Whenever a write went out and no usable answer came back (a timeout, a dropped
+connection, a 5xx, an answer that cannot be read, a failure after GitHub said yes) the claim is
+kept as "outcome unknown": the first answer says GitHub may have acted, and a repeat gets
+``409 request_outcome_unknown`` instead of a second write that might duplicate the first.
 
 The claims live in a :class:`~connector.state.protocols.ClaimStore`: memory for one process, Redis
 (``CONNECTOR_REDIS_URL``) for several instances, where the claim is one ``SET NX``, so two instances
-cannot both write. If Redis is unreachable, writes that carry a key fail closed
-(``503 idempotency_unavailable``); nothing is written twice.
+cannot both write. If Redis is unreachable before the claim, writes that carry a key fail closed
+(``503 idempotency_unavailable``: nothing was sent). If it fails after GitHub answered, the caller
+gets GitHub's real answer; the outcome is kept in this process and written to Redis once it answers
+again (:mod:`connector.state.layered_claims`), so a retry gets that answer, not a second write.
 """
 
 from __future__ import annotations
@@ -23,19 +28,28 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import (
+    ConnectorError,
+    GitHubDispatchFailed,
+    GitHubDispatchOutcomeUnknown,
     GitHubMayHaveActed,
+    GitHubWriteUnconfirmed,
     IdempotencyKeyReused,
+    IdempotencyUnavailable,
     RequestInProgress,
     RequestOutcomeUnknown,
 )
+from ..github import writes
 from ..state.protocols import Claim, ClaimStore
 
 __all__ = ["idempotent"]
+
+log = logging.getLogger(__name__)
 
 WAIT_FOR_FIRST_SECONDS = 10.0  # a repeat waits this long for the first request's answer
 
@@ -52,29 +66,62 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
             body["request_id"] = header  # the header is an alias; a dispatch passes it to the workflow
         request_id = body.get("request_id")
         if not request_id or body.get("dry_run"):
-            return handler(body=body, token_info=token_info)
+            with writes.watching() as attempt:
+                try:
+                    return handler(body=body, token_info=token_info)
+                except BaseException as exc:
+                    if attempt.may_have_acted and not isinstance(exc, GitHubMayHaveActed):
+                        raise _unconfirmed(exc) from None
+                    raise
         # Claimed by the caller's stable identity (a key's digest prefix, or the person's GitHub id),
         # never a name two keys may share; the operation is part of what must match, so the same
         # request_id on another operation is a reuse, not a second claim.
         key = f"{_identity(token_info)}:{request_id}"
         fingerprint = hashlib.sha256(json.dumps({"operation": operation_id, "body": body}, sort_keys=True,
                                                 ensure_ascii=False).encode()).hexdigest()
-        claim = store.claim(key, fingerprint)
+        claim = store.claim(key, fingerprint)  # Redis down here: 503, and nothing was sent
         if claim.state != "new":
             return _answer_repeat(store, key, fingerprint, claim, request_id)
-        try:
-            result = handler(body=body, token_info=token_info)
-        except GitHubMayHaveActed:  # GitHub may have applied it: a repeat must not be sent
-            store.settle(key, Claim("unknown", fingerprint))
-            raise
-        except BaseException:
-            store.settle(key, None)  # a definite failure: the same key may be tried again
-            raise
+        with writes.watching() as attempt:
+            try:
+                result = handler(body=body, token_info=token_info)
+            except BaseException as exc:
+                if not attempt.may_have_acted:
+                    settle(store, key, None)  # GitHub provably did nothing: the key may be tried again
+                    raise
+                settle(store, key, Claim("unknown", fingerprint))  # a repeat must not be sent
+                if isinstance(exc, GitHubMayHaveActed):
+                    raise
+                raise _unconfirmed(exc) from None
         answer, status = result if isinstance(result, tuple) else (result, 200)
-        store.settle(key, Claim("done", fingerprint, status, answer))
+        settle(store, key, Claim("done", fingerprint, status, answer))
         return answer, status
 
     return wrapper
+
+
+def settle(store: ClaimStore, key: str, claim: Claim | None) -> None:
+    """Record the outcome; a store that fails now does not turn GitHub's answer into a false one
+    (a store that can keep it for later does so: connector.state.layered_claims)."""
+    try:
+        store.settle(key, claim)
+    except IdempotencyUnavailable:
+        log.error("the outcome of request %s could not be stored; a repeat may be answered 409 until it is", key)
+
+
+def _unconfirmed(exc: BaseException) -> GitHubMayHaveActed:
+    """The error for a failure after a write went out: GitHub may have applied it."""
+    if not isinstance(exc, ConnectorError):
+        log.error("the answer to a write could not be handled", exc_info=exc)
+    # The first clause of the cause ("GitHub answered 502 ..."), not its advice to try again.
+    what = exc.detail.split(";")[0].rstrip(".") if isinstance(exc, ConnectorError) else "its answer could not be read"
+    detail = (f"The write went out to GitHub but no usable answer came back ({what}), so GitHub "
+              "may have applied it; check on GitHub before trying again. A repeat with the same request_id "
+              "is not sent.")
+    github_request_id = exc.extra.get("github_request_id") if isinstance(exc, ConnectorError) else None
+    if isinstance(exc, GitHubDispatchFailed):  # the gateway route keeps its own code
+        return GitHubDispatchOutcomeUnknown(detail, github_request_id=github_request_id)
+    return GitHubWriteUnconfirmed(detail, github_request_id=github_request_id)
 
 
 def _identity(token_info: dict[str, Any]) -> str:
@@ -96,8 +143,8 @@ def _answer_repeat(store: ClaimStore, key: str, fingerprint: str, claim: Claim, 
         return claim.body, claim.status, {"Idempotent-Replayed": "true"}
     if claim.state == "unknown":
         raise RequestOutcomeUnknown(
-            f"The first request with request_id {request_id!r} timed out after it was sent, so GitHub may "
-            "have acted on it. Check on GitHub; if nothing happened, send it again with a new request_id."
+            f"The first request with request_id {request_id!r} went out to GitHub without a usable answer, "
+            "so GitHub may have acted on it. Check on GitHub; if nothing happened, send it again with a new request_id."
         )
     if claim.state == "running":
         raise RequestInProgress(f"A request with request_id {request_id!r} is still being processed; "

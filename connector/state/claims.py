@@ -33,7 +33,7 @@ class MemoryClaimStore:
     def peek(self, key: str) -> Claim | None:
         with self._lock:
             found = self._claims.get(key)
-        return found[1] if found is not None else None
+        return found[1] if found is not None and self._clock() - found[0] < TTL_SECONDS else None
 
     def settle(self, key: str, claim: Claim | None) -> None:
         """Record the first request's outcome, or (``None``) release the key for a retry."""
