@@ -189,6 +189,13 @@ def test_all_bad_fields_are_reported_with_paths():
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (b'{"kind": "gr\xff"}', "not valid utf-8"),
     (b"{not json", "not valid JSON"),
+    (b'{"kind": 1e400}', "$.kind: is a number too large"),
+    (b'{"kind": -1e999}', "$.kind: is a number too large"),
+    (b'{"kind": ' + b"7" * 5000 + b"}", "$.kind: is a number of 5000 digits"),  # Python itself stops at 4,300
+    (b'{"kind": "a\\ud800b"}', "$.kind: contains a lone surrogate"),
+    (b'{"kind": ["ok", "\\udfff"]}', "$.kind[1]: contains a lone surrogate"),
+    (b'{"kind": "nul\\u0000"}', "$.kind: contains a NUL character at position 3"),
+    (b'{"\\ud800": 1}', "$: has a key that contains a lone surrogate"),
 ])
 def test_bodies_are_parsed_strictly(raw, message):
     client = make_client(feature_spec())

@@ -10,6 +10,7 @@ else from the API every few seconds.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +25,8 @@ from ..http.auth import Authenticator
 from ..http.services import services
 from ..spec.json_validation import ecma_regex
 from .runs import POLL_SECONDS, current_run, run_summary
+
+RUN_ID = re.compile(r"[0-9]{1,16}")  # ASCII digits only: str.isdigit() and int() take "١٢" too
 
 __all__ = ["run_events_endpoint"]
 SCOPE = "runs:read"
@@ -41,7 +44,7 @@ def run_events_endpoint(auth: Authenticator, document: dict[str, Any]):
         params = request.path_params
         bad = [FieldError(f"$.{name}", "is not a valid GitHub name") for name, pattern in patterns.items()
                if len(params[name]) > 100 or not pattern.search(params[name])]
-        if not params["run_id"].isdigit() or not 1 <= int(params["run_id"]) <= 2**53:
+        if not RUN_ID.fullmatch(params["run_id"]) or not 1 <= int(params["run_id"]) <= 2**53:
             bad.append(FieldError("$.run_id", "must be a workflow run id (a positive integer)"))
         if bad:
             raise BadRequest(bad)

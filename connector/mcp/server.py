@@ -56,7 +56,8 @@ def build_server(tools: list[ToolSpec], instructions: str, app: ASGIApp, caller:
         if spec is None:  # a protocol error, as MCP asks for an unknown tool, not a tool error
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}; tools/list names the tools.")
         headers, like = caller(ctx)
-        body = json.dumps(params.arguments or {}, ensure_ascii=False).encode() if spec.takes_body else None
+        # ASCII escapes: a lone surrogate in the arguments reaches the route, which names it (400).
+        body = json.dumps(params.arguments or {}).encode() if spec.takes_body else None
         return _result(await call_route(app, spec.method, spec.path, body, headers=headers, like=like))
 
     def input_schema(name: str) -> Mapping[str, Any] | None:

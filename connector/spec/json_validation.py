@@ -12,6 +12,7 @@ event catalog and the run stream use it without loading the web stack
 from __future__ import annotations
 
 import json
+import math
 import re
 import typing as t
 from functools import lru_cache
@@ -20,7 +21,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from ..errors import BadRequest, FieldError
-from .schema_errors import describe
+from .schema_errors import describe, json_path
 
 __all__ = ["check_request_value", "ecma_regex", "response_validator", "strict_json_loads"]
 
@@ -45,12 +46,15 @@ def _no_constants(name: str) -> t.NoReturn:
 
 
 def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
-    """Parse JSON the way RFC 8259 peers expect: UTF-8, no duplicate keys, no NaN/Infinity."""
+    """Parse JSON the way RFC 8259 peers expect: UTF-8, no duplicate keys, no NaN/Infinity, numbers
+    that are finite and of sane length, and strings of Unicode scalar values without NUL."""
     try:
-        return json.loads(
+        value = json.loads(
             raw.decode(encoding),
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constants,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
         )
     except UnicodeDecodeError:
         raise BadRequest([FieldError("$", f"the body is not valid {encoding}")]) from None
@@ -64,6 +68,69 @@ def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
         raise BadRequest(
             [FieldError("$", f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")]
         ) from None
+    bad = list(_bad_text(value, ()))
+    if bad:
+        raise BadRequest(bad[:_MAX_ERRORS])
+    return value
+
+
+MAX_NUMBER_DIGITS = 100  # far past any id or count; Python would refuse past 4,300 with a crash
+
+
+class _BadNumber:
+    """A number no JSON peer reads as written, kept in place so that its path can be named."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _finite_float(text: str) -> float | _BadNumber:
+    number = float(text)
+    if not math.isfinite(number):
+        return _BadNumber(f"is a number too large for JSON peers ({text[:20]}{'…' if len(text) > 20 else ''})")
+    return number
+
+
+def _bounded_int(text: str) -> int | _BadNumber:
+    if len(text) > MAX_NUMBER_DIGITS:
+        return _BadNumber(f"is a number of {len(text)} digits (at most {MAX_NUMBER_DIGITS})")
+    return int(text)
+
+
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL, and halves of a surrogate pair left alone
+
+
+def _bad_text(value: t.Any, path: tuple[str | int, ...]) -> t.Iterator[FieldError]:
+    """Every number JSON peers cannot read as sent (infinite, or of absurd length) and every string
+    (key or value) that is not text GitHub accepts: one holding NUL or a lone surrogate (which no
+    UTF-8 encoder can send on). A bad key is reported at its object's
+    path, without the key itself, and nothing under it is looked at."""
+    stack: list[tuple[t.Any, tuple[str | int, ...]]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, _BadNumber):
+            yield FieldError(json_path(where), node.problem)
+        elif isinstance(node, str):
+            problem = _text_problem(node)
+            if problem:
+                yield FieldError(json_path(where), f"contains {problem}")
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                problem = _text_problem(key)
+                if problem:
+                    yield FieldError(json_path(where), f"has a key that contains {problem}")
+                else:
+                    stack.append((item, (*where, key)))
+        elif isinstance(node, list):
+            stack.extend((item, (*where, index)) for index, item in enumerate(node))
+
+
+def _text_problem(text: str) -> str:
+    found = _NOT_TEXT.search(text)
+    if found is None:
+        return ""
+    what = "a NUL character" if found.group() == "\x00" else "a lone surrogate (not a Unicode character)"
+    return f"{what} at position {found.start()}"
 
 
 # ECMA-262's character-class escapes, which Python reads more widely: its \s also matches U+001C-
