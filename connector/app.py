@@ -31,11 +31,13 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .api.run_events import run_events_endpoint
     from .config.keys import KeyRing
     from .config.settings import Settings
+    from .errors import MethodNotAllowed
     from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
     from .http.arrival import ArrivalMiddleware, arrival_of
     from .http.audit import AuditLog
     from .http.auth import Authenticator, operation_scopes, security_handlers
     from .http.body_limit import BodyLimitMiddleware
+    from .http.credential_headers import CredentialHeadersMiddleware
     from .http.ip_allowlist import IpAllowlistMiddleware
     from .http.metrics import Metrics, metrics_endpoint, metrics_for
     from .http.observe import OperationNoteMiddleware, RequestRecordMiddleware
@@ -132,7 +134,10 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     install_error_handler(app)
     app.add_url_rule(OPENAPI_PATH, "openapi_json", _openapi_view(document, catalog, auth, oauth), methods=["GET"])
     if mcp is not None:  # CONNECTOR_MCP=false: no route, so a worker never loads the SDK (~25 MB)
-        app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["GET", "POST", "DELETE"])
+        # POST only: the endpoint is stateless (no session to DELETE), and it offers no event stream,
+        # so GET is 405 as MCP asks, not a stream that never ends.
+        app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["POST"])
+        app.add_url_rule(MCP_PATH, "mcp_post_only", _mcp_post_only, methods=["GET", "DELETE"])
     if settings.metrics_token is not None:
         app.add_url_rule(METRICS_PATH, "metrics", metrics_endpoint(settings.metrics_token.reveal()), methods=["GET"])
     app.add_url_rule(RUN_EVENTS_PATH, "run_events", run_events_endpoint(auth, document), methods=["GET"])
@@ -143,6 +148,11 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
                          methods=["POST"])
     _warn_about(settings, github, over_http=over_http)
     return app
+
+
+async def _mcp_post_only(request: Request) -> Response:
+    raise MethodNotAllowed(f"{MCP_PATH} takes POST only: it is stateless (no session to end) and offers no "
+                           "event stream; send each JSON-RPC message as a POST.", headers={"Allow": "POST"})
 
 
 def middleware_stack(settings: Settings, services: Services, writes: frozenset[str], metrics: Metrics | None,
@@ -174,6 +184,8 @@ def middleware_stack(settings: Settings, services: Services, writes: frozenset[s
                 larger=_routes_with_larger_legal_bodies(settings)),
         # Connexion's: hands every error below to connector.http.problem, the one renderer.
         ExceptionMiddleware,
+        # Two Authorization (or X-API-Key) headers: a proxy and the connector could read different ones.
+        CredentialHeadersMiddleware,
         # Connexion's: serves no UI or spec here (/openapi.json is the connector's own route).
         SwaggerUIMiddleware,
         # Connexion's: finds the operation for the path.

@@ -202,3 +202,15 @@ def test_numbers_where_strings_belong_and_wrong_types_everywhere_are_refused(hos
     body = {key: ({"$gt": ""} if isinstance(value, str) else "1; DROP TABLE") for key, value in OPERATIONS[path].items()}
 
     assert_refused(post(hostile_client, path, body), double, 400)
+
+
+@pytest.mark.parametrize("header", ["authorization", "x-api-key"])
+def test_credentials_sent_twice_are_refused_before_authentication(hostile_client, double, header):
+    headers = [("authorization", f"Bearer {API_KEY}")] if header == "x-api-key" else []
+    headers += [(header, f"Bearer {API_KEY}" if header == "authorization" else API_KEY), (header, "Bearer other")]
+
+    response = hostile_client.post("/chatgpt/prs/list", json={"owner": OWNER, "repo": REPO}, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"path": f"header {header}", "message": "was sent more than once; send it once"}]
+    assert double.requests == []

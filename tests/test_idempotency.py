@@ -198,3 +198,15 @@ def test_with_redis_down_a_write_with_a_key_fails_closed(make_settings, double):
     assert with_key.json()["code"] == "idempotency_unavailable"
     assert without_key.status_code == 202  # nothing to protect: it goes through
     assert len(double.calls("POST", DISPATCHES)) == 1
+
+
+def test_the_default_repository_written_out_or_left_implicit_is_the_same_request(make_client, double, pr):
+    client = make_client(default_repo=(OWNER, REPO))
+    implicit = {"number": pr, "body": "Same either way.", "request_id": "implicit-1"}
+
+    first = client.post("/chatgpt/prs/comment", json=implicit)
+    spelled_out = client.post("/chatgpt/prs/comment", json={**implicit, "owner": OWNER.upper(), "repo": REPO})
+
+    assert first.status_code == spelled_out.status_code == 201
+    assert spelled_out.headers["idempotent-replayed"] == "true"
+    assert len(double.comments(OWNER, REPO, pr)) == 1

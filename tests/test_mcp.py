@@ -549,3 +549,15 @@ def test_stdio_lists_tools_before_the_app_is_built_and_ends_with_its_error_if_it
 
     assert len(answers[1]["result"]["tools"]) == 9
     assert status == 2 and "could not start" in errors and "the app cannot be built here" in errors
+
+
+@pytest.mark.one_github_layout
+def test_get_and_delete_on_the_stateless_endpoint_are_405_not_a_stream_that_never_ends(make_settings, double):
+    with LiveServer(create_app(make_settings())) as server:
+        headers = {"Authorization": f"Bearer {API_KEY}", "Accept": "text/event-stream"}
+        got = requests.get(f"{server.url}/mcp", headers=headers, timeout=5)
+        deleted = requests.delete(f"{server.url}/mcp", headers=headers, timeout=5)
+
+    for answer in (got, deleted):
+        assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+        assert answer.json()["code"] == "method_not_allowed"

@@ -17,6 +17,7 @@ CONNECTOR_ORDER = [
     "RateLimitIpMiddleware",
     "BodyLimitMiddleware",
     "ExceptionMiddleware",
+    "CredentialHeadersMiddleware",
     "SwaggerUIMiddleware",
     "RoutingMiddleware",
     "OperationNoteMiddleware",

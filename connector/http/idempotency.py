@@ -46,6 +46,7 @@ from ..errors import (
 )
 from ..github import writes
 from ..state.protocols import Claim, ClaimStore
+from .services import services
 
 __all__ = ["idempotent"]
 
@@ -77,7 +78,7 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
         # never a name two keys may share; the operation is part of what must match, so the same
         # request_id on another operation is a reuse, not a second claim.
         key = f"{_identity(token_info)}:{request_id}"
-        fingerprint = hashlib.sha256(json.dumps({"operation": operation_id, "body": body}, sort_keys=True,
+        fingerprint = hashlib.sha256(json.dumps({"operation": operation_id, "body": _as_meant(body)}, sort_keys=True,
                                                 ensure_ascii=False).encode()).hexdigest()
         claim = store.claim(key, fingerprint)  # Redis down here: 503, and nothing was sent
         if claim.state != "new":
@@ -122,6 +123,19 @@ def _unconfirmed(exc: BaseException) -> GitHubMayHaveActed:
     if isinstance(exc, GitHubDispatchFailed):  # the gateway route keeps its own code
         return GitHubDispatchOutcomeUnknown(detail, github_request_id=github_request_id)
     return GitHubWriteUnconfirmed(detail, github_request_id=github_request_id)
+
+
+def _as_meant(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the write will act on it: the default repository written out when it was left
+    implicit, and owner/repo in lower case (GitHub compares them so), so that the same request
+    sent either way is the same request."""
+    owner, repo = body.get("owner"), body.get("repo")
+    if owner is None and repo is None:
+        default = services().settings.default_repo
+        if default is None:
+            return body
+        owner, repo = default
+    return {**body, "owner": str(owner).lower(), "repo": str(repo).lower()}
 
 
 def _identity(token_info: dict[str, Any]) -> str:
