@@ -210,3 +210,16 @@ def test_the_default_repository_written_out_or_left_implicit_is_the_same_request
     assert first.status_code == spelled_out.status_code == 201
     assert spelled_out.headers["idempotent-replayed"] == "true"
     assert len(double.comments(OWNER, REPO, pr)) == 1
+
+
+def test_another_key_can_neither_replay_nor_read_my_dispatch(client, double):
+    mine = dispatch(client, "private-1")
+    other_key = {"Authorization": f"Bearer {OTHER_KEY}"}
+    status = client.post("/chatgpt/dispatch/status", json={"owner": OWNER, "repo": REPO, "request_id": "private-1"},
+                         headers=other_key)
+    own_status = client.post("/chatgpt/dispatch/status", json={"owner": OWNER, "repo": REPO,
+                                                               "request_id": "private-1"})
+
+    assert mine.status_code == 202
+    assert status.status_code == 404, status.text  # no record of this key's, and no run named after it yet
+    assert own_status.status_code == 200 and own_status.json()["seconds_since_dispatch"] is not None

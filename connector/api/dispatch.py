@@ -42,4 +42,6 @@ def send_dispatch(token_info: dict[str, Any], repo: Repository, event_type: str,
     """Send the event, and remember when, so dispatch/status knows where to start looking."""
     github(token_info).dispatch(repo, event_type, payload)
     # Kept per person for people signed in with GitHub: one's dispatch is not another's to follow.
-    services().runs.record_dispatch(repo.full_name, services().cache_scope(token_info) + request_id, event_type)
+    # Recorded for this caller only: another key asking about the request_id does not get its record.
+    services().runs.record_dispatch(repo.full_name, f"{services().caller_identity(token_info)}|{request_id}",
+                                    event_type)

@@ -81,7 +81,7 @@ def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
 def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     current = services()
     repo, request_id = current.repository(body, token_info), body["request_id"]
-    record = current.runs.dispatch(repo.full_name, current.cache_scope(token_info) + request_id)
+    record = current.runs.dispatch(repo.full_name, f"{current.caller_identity(token_info)}|{request_id}")
     runs, source = _runs_started_by(current, token_info, repo, request_id, record)
     if not runs and record is None:
         raise NotFound(

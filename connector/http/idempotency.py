@@ -77,7 +77,7 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
         # Claimed by the caller's stable identity (a key's digest prefix, or the person's GitHub id),
         # never a name two keys may share; the operation is part of what must match, so the same
         # request_id on another operation is a reuse, not a second claim.
-        key = f"{_identity(token_info)}:{request_id}"
+        key = f"{services().caller_identity(token_info)}:{request_id}"
         fingerprint = hashlib.sha256(json.dumps({"operation": operation_id, "body": _as_meant(body)}, sort_keys=True,
                                                 ensure_ascii=False).encode()).hexdigest()
         claim = store.claim(key, fingerprint)  # Redis down here: 503, and nothing was sent
@@ -136,11 +136,6 @@ def _as_meant(body: dict[str, Any]) -> dict[str, Any]:
             return body
         owner, repo = default
     return {**body, "owner": str(owner).lower(), "repo": str(repo).lower()}
-
-
-def _identity(token_info: dict[str, Any]) -> str:
-    key = token_info.get("key")
-    return key.subject if key is not None else str(token_info.get("sub"))
 
 
 def _answer_repeat(store: ClaimStore, key: str, fingerprint: str, claim: Claim, request_id: str) -> Any:

@@ -60,6 +60,14 @@ class Services:
         using the connector's credentials, one per person acting as themselves."""
         return f"{token_info['sub']}|" if acts_as_person(token_info) else ""
 
+    @staticmethod
+    def caller_identity(token_info: Mapping[str, Any]) -> str:
+        """Who made the request, stably: an API key's digest prefix or a person's GitHub id, never a
+        name two keys may share. What one caller wrote down (idempotency claims, dispatch records)
+        is keyed by it, so another caller can neither read nor disturb it."""
+        key = token_info.get("key")
+        return key.subject if key is not None else str(token_info.get("sub"))
+
     @property
     def webhooks_enabled(self) -> bool:
         """GitHub pushes run state (GITHUB_WEBHOOK_SECRET is set), so it can be read from ``runs``."""
