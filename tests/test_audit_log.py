@@ -160,3 +160,33 @@ def test_an_answer_that_never_went_out_is_unknown():
     record = RequestRecord(method="POST", path="/chatgpt/dispatch", client_ip=None, x_request_id="-")
 
     assert outcome(record) == "unknown"
+
+
+@pytest.mark.one_github_layout
+def test_what_a_caller_chose_cannot_put_controls_into_the_log(audited, audit_file, double):
+    make, lines = audited
+    client = make()
+
+    client.get("/chatgpt/%E2%80%AEevil%C2%9B31m%7F%ED%A0%80")  # a bidi override, a C1 control, DEL, a surrogate
+
+    raw = audit_file.read_text()
+    assert raw.isascii() and not any(ord(char) < 0x20 for char in raw.rstrip("\n"))
+    assert lines()[-1]["path"].startswith("/chatgpt/\u202eevil\x9b31m\x7f")  # still readable, escaped
+
+
+@pytest.mark.one_github_layout
+def test_a_failing_error_handler_still_answers_problem_json_and_the_line_is_written(audited, double, monkeypatch):
+    from connector.http import problem
+
+    def broken(request, exc):
+        raise RuntimeError("the renderer itself broke")
+
+    monkeypatch.setattr(problem, "from_exception", broken)
+    make, lines = audited
+    client = make()
+
+    answer = client.post("/chatgpt/prs/list", json={"owner": OWNER}, headers={"Authorization": "Bearer wrong"})
+
+    assert answer.status_code == 500 and answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "internal_error"
+    assert lines()[-1]["status"] == 500

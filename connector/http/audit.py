@@ -63,8 +63,8 @@ class AuditLog:
         self._logger = _logger_for(destination, stream or sys.stdout)
 
     def wants(self, record: RequestRecord) -> bool:
-        """Writes, whatever their outcome, and every refusal (a 4xx) of any request."""
-        return record.operation in self._writes or 400 <= record.status < 500
+        """Writes, whatever their outcome, and every refusal (4xx) or failure (5xx) of any request."""
+        return record.operation in self._writes or record.status >= 400
 
     def write(self, record: RequestRecord) -> None:
         if not self.wants(record):
@@ -91,5 +91,6 @@ class AuditLog:
             "github_request_id": record.github_request_id,
             "latency_ms": round(record.seconds() * 1000, 1),
         }
-        self._logger.info(json.dumps({k: v for k, v in line.items() if v is not None}, separators=(",", ":"),
-                                     ensure_ascii=False))
+        # ASCII escapes: a path or header a caller chose cannot put terminal controls, bidi overrides
+        # or a lone surrogate (which would fail to encode) into the log.
+        self._logger.info(json.dumps({k: v for k, v in line.items() if v is not None}, separators=(",", ":")))

@@ -96,11 +96,23 @@ def install_error_handler(app: Any) -> None:
 
 
 def handle_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """The one error handler: every error response is built here."""
-    error = from_exception(request, exc)
-    _challenge(request.scope, error)
-    return ConnexionResponse(status_code=error.status, mimetype=PROBLEM_JSON, content_type=PROBLEM_JSON,
-                             body=problem_body(error), headers=error.headers)
+    """The one error handler: every error response is built here. It cannot fail itself: whatever
+    goes wrong while building an answer becomes a fixed ``500 internal_error``, logged once."""
+    try:
+        error = from_exception(request, exc)
+        _challenge(request.scope, error)
+        return ConnexionResponse(status_code=error.status, mimetype=PROBLEM_JSON, content_type=PROBLEM_JSON,
+                                 body=problem_body(error), headers=error.headers)
+    except Exception:
+        log.exception("the error handler failed while answering %s", type(exc).__name__)
+        note(code="internal_error")
+        return ConnexionResponse(status_code=500, mimetype=PROBLEM_JSON, content_type=PROBLEM_JSON,
+                                 body=LAST_RESORT)
+
+
+LAST_RESORT = json.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                          "detail": "The connector failed unexpectedly; the operator can find details in its log.",
+                          "code": "internal_error"}, separators=(",", ":")).encode()
 
 
 def _challenge(scope: Any, error: ConnectorError) -> None:
@@ -114,7 +126,9 @@ def _challenge(scope: Any, error: ConnectorError) -> None:
 def problem_body(error: ConnectorError) -> bytes:
     """The compact JSON of ``error``'s problem; noting its code on the request's record on the way."""
     note(code=error.code)
-    return json.dumps(error.to_problem(), ensure_ascii=False, separators=(",", ":")).encode()
+    # A detail may quote what the caller sent; a lone surrogate in it, which UTF-8 cannot carry,
+    # becomes its JSON escape (\udXXX inside a string), so the answer can always be encoded.
+    return json.dumps(error.to_problem(), ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def problem_response(error: ConnectorError) -> Response:
