@@ -228,3 +228,17 @@ def test_a_limit_one_instance_hears_of_stops_the_others_sharing_redis(make_clien
     assert refused.status_code == 429 and refused.json()["code"] == "github_rate_limited"
     assert 28 <= refused.json()["retry_after"] <= 30
     assert len(double.requests) == sent  # it did not ask GitHub
+
+
+def test_githubs_error_text_is_relayed_with_credentials_masked(client, double, pr):
+    quoted = f"token {GITHUB_TOKEN} and ghs_{'A' * 36} and github_pat_{'b' * 40} are not labels"
+    double.fail_next("POST", f"{BASE}/issues/{pr}/comments", status=422,
+                     json={"message": quoted, "errors": [{"message": f"bad ghu_{'C' * 36}"}],
+                           "documentation_url": "https://docs.github.com"})
+
+    response = client.post("/chatgpt/prs/comment", json={"owner": OWNER, "repo": REPO, "number": pr, "body": "x"})
+
+    detail = response.json()["detail"]
+    assert response.status_code == 422 and "are not labels" in detail
+    assert GITHUB_TOKEN not in detail and "ghs_" not in detail and "github_pat_" not in detail and "ghu_" not in detail
+    assert detail.count("[redacted]") == 4

@@ -24,7 +24,7 @@ import copy
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -50,6 +50,7 @@ from ..errors import (
     Misconfigured,
     Unauthorized,
 )
+from ..policy.secrets import masked
 from ..types import Repository, Secret
 from . import writes
 from .credentials import AppCredentials, Credentials, TokenCredentials
@@ -103,6 +104,9 @@ def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] |
         return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout,
                       listener=listener, quota=GitHubQuota(clock=clock, shared=shared))
     return None
+
+
+_LAST_TOKEN: ContextVar[str | None] = ContextVar("github_last_token", default=None)
 
 
 class _TokenOfTheCall(Auth.Auth):
@@ -286,6 +290,7 @@ class GitHub:
 
     def _call(self, repo: Repository, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:
         token = self._credentials.token_for(repo)
+        _LAST_TOKEN.set(token)  # masked out of GitHub's error text, should it quote it
         bucket = self._credentials.quota_bucket(repo)
         self._quota.check(bucket)  # GitHub said it would refuse: answer 429 without asking again
         try:
@@ -296,8 +301,15 @@ class GitHub:
             # once, when the credentials have a newer token (an App installation's was revoked).
             if exc.status != 401 or not self._credentials.forget(repo, token):
                 raise
-        with self._auth.using(self._credentials.token_for(repo)):
+        token = self._credentials.token_for(repo)
+        _LAST_TOKEN.set(token)
+        with self._auth.using(token):
             return self._observed(bucket, repo, verb, url, **kwargs)
+
+    @staticmethod
+    def _known_secrets() -> list[str]:
+        token = _LAST_TOKEN.get()
+        return [token] if token else []
 
     def _observed(self, bucket: str, repo: Repository, verb: str, url: str, **kwargs: Any
                   ) -> tuple[dict[str, Any], Any]:
@@ -344,7 +356,8 @@ class GitHub:
                 raise Unauthorized(f"GitHub no longer accepts the sign-in of @{person.login} (revoked or expired); "
                                    "sign in again.", token_error="invalid_token") from None
             raise translate(exc, repo, number=number, run_id=run_id,
-                            whose=person.whose if person is not None else None) from None
+                            whose=person.whose if person is not None else None,
+                            known=self._known_secrets()) from None
         except requests.RequestException as exc:
             if not _is_timeout(exc):
                 # requests' messages can carry the URL but never the Authorization header.
@@ -375,13 +388,15 @@ def _is_timeout(exc: requests.RequestException) -> bool:
 
 
 def translate(exc: GithubException, repo: Repository, *, number: int | None = None, run_id: int | None = None,
-              now: Callable[[], float] = time.time, whose: str | None = None) -> ConnectorError:
+              now: Callable[[], float] = time.time, whose: str | None = None, known: Iterable[str] = ()
+              ) -> ConnectorError:
     """Map one GitHub error response to the connector's error for it; ``whose`` names a signed-in
-    person whose token was refused, instead of the connector's."""
+    person whose token was refused, instead of the connector's. GitHub's own text is relayed with
+    credentials masked: token-shaped strings, and ``known`` (the token the call was made with)."""
     status = exc.status
     headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
     data = exc.data if isinstance(exc.data, dict) else {}
-    message = str(data.get("message") or "")
+    message = masked(str(data.get("message") or ""), known)
     request_id = headers.get("x-github-request-id")
 
     if status in (403, 429):
@@ -417,10 +432,10 @@ def translate(exc: GithubException, repo: Repository, *, number: int | None = No
                       "visible to the connector); list pull requests to find the right number.")
         return GitHubNotFound(detail, github_request_id=request_id)
     if 400 <= status < 500:
-        reasons = "; ".join(
+        reasons = masked("; ".join(
             str(error.get("message") or error.get("code") or error) if isinstance(error, dict) else str(error)
             for error in data.get("errors", []) or []
-        )
+        ), known)
         detail = f"GitHub refused the values: {message or 'validation failed'}"
         return GitHubValidation(detail + (f" ({reasons})." if reasons else "."), github_request_id=request_id)
     return GitHubUnavailable(
