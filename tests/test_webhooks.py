@@ -130,3 +130,32 @@ def test_without_a_secret_the_route_does_not_exist(client):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.one_github_layout
+def test_a_delivery_that_failed_is_not_consumed_and_can_be_redelivered(hooked, double):
+    broken = deliver(hooked, None, body=b"not json", delivery="d-retry")
+    redelivered = deliver(hooked, run_payload("in_progress", "in_progress"), delivery="d-retry")
+
+    assert broken.status_code == 400
+    assert redelivered.status_code == 200  # not 409 duplicate_delivery: the first was never applied
+    assert known_run(hooked, double)["run"]["status"] == "in_progress"
+
+
+@pytest.mark.one_github_layout
+def test_an_unsigned_delivery_is_refused_before_its_body_is_sent(make_settings, double):
+    """The answer comes back while the client still holds its (announced, 10 MB) body."""
+    import socket
+
+    from tests.conftest import LiveServer
+
+    with LiveServer(create_app(make_settings(github_webhook_secret=Secret(SECRET)))) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"X-GitHub-Event: workflow_run\r\nX-GitHub-Delivery: d-unsigned\r\n"
+                         b"Content-Length: 10000000\r\n\r\n")
+            answer = sock.recv(4096)
+
+    assert answer.startswith(b"HTTP/1.1 401")
+    assert b"webhook_signature_invalid" in answer

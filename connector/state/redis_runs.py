@@ -76,6 +76,10 @@ class RedisRunStore:
         with outage_becomes(_unavailable):
             return bool(self._redis.set(self._key("delivery", delivery_id), "1", nx=True, ex=TTL_SECONDS))
 
+    def seen_delivery(self, delivery_id: str) -> bool:
+        with outage_becomes(_unavailable):
+            return bool(self._redis.exists(self._key("delivery", delivery_id)))
+
     def apply_run(self, repository: str, run: dict[str, Any]) -> None:
         with outage_becomes(_unavailable):
             compact = compact_run(run)

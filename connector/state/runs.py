@@ -92,6 +92,11 @@ class MemoryRunStore:
             self._deliveries.put(delivery_id, self._clock())
             return True
 
+    def seen_delivery(self, delivery_id: str) -> bool:
+        with self._changed:
+            seen = self._deliveries.get(delivery_id)
+            return seen is not None and self._clock() - seen < self._max_age
+
     def apply_run(self, repository: str, run: dict[str, Any]) -> None:
         """A ``workflow_run`` delivery: keep the newest state of the run (deliveries can arrive
         out of order, so an older state never replaces a newer one)."""
