@@ -193,6 +193,8 @@ def _settings_or_sandbox(force_sandbox: bool) -> tuple[Settings, Any]:
 def _serve(host: str, port: int, force_sandbox: bool, workers: int) -> int:
     import uvicorn
 
+    from .http.slow_clients import MAX_CONNECTIONS, MAX_HEADER_BYTES, HeaderDeadlineProtocol
+
     if workers < 1:
         raise SettingsError("--workers must be 1 or more")
     settings, sandbox = _settings_or_sandbox(force_sandbox)
@@ -213,6 +215,9 @@ def _serve(host: str, port: int, force_sandbox: bool, workers: int) -> int:
         # On SIGTERM uvicorn stops accepting and lets requests in flight finish, a write waiting on
         # GitHub included, for up to this long (orchestrators: allow a few seconds more).
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # Before authentication, a client can only hold connections: bounded per process, headers
+        # capped in size and due within HEADER_SECONDS (connector.http.slow_clients).
+        http=HeaderDeadlineProtocol, limit_concurrency=MAX_CONNECTIONS, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     try:
         if settings.metrics_port is not None:

@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,9 @@ def test_serve_refuses_to_start_without_an_api_key_outside_the_sandbox():
     assert "ghp_x" not in output
 
 
+SERVED: dict[str, int] = {}  # a sandbox server's URL -> its process id
+
+
 @pytest.fixture
 def sandbox_server():
     port = free_port()
@@ -72,6 +76,7 @@ def sandbox_server():
         if "Uvicorn running" in line:  # logged once the socket is bound
             break
     assert key, "".join(lines)
+    SERVED[f"http://127.0.0.1:{port}"] = process.pid
     yield f"http://127.0.0.1:{port}", key, lines
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=15)
@@ -155,3 +160,41 @@ def test_every_curl_example_in_the_readme_works_against_the_sandbox(sandbox_serv
         assert ran.returncode == 0, (block, ran.stdout, ran.stderr)
         answers = [json.loads(line) for line in ran.stdout.splitlines() if line.strip()]
         assert answers and all(isinstance(answer, dict) for answer in answers), ran.stdout
+
+
+def test_serve_closes_connections_whose_headers_are_too_slow_or_too_large(sandbox_server):
+    """Before authentication a client can only hold connections: headers are due within
+    HEADER_SECONDS and capped in size, so slow ones are closed and memory stays flat."""
+    from connector.http.slow_clients import HEADER_SECONDS
+
+    url, key, _ = sandbox_server
+    host, port = url.removeprefix("http://").split(":")
+    pid = SERVED[url]
+    rss_before = _rss_kb(pid)
+    slow = []
+    for _ in range(50):
+        sock = socket.create_connection((host, int(port)), timeout=HEADER_SECONDS + 5)
+        sock.sendall(b"POST /chatgpt/prs/list HTTP/1.1\r\nHost: x\r\nX-Slow: a")  # and never the rest
+        slow.append(sock)
+    started = time.monotonic()
+    health = requests.get(f"{url}/health", timeout=5)
+    oversized = socket.create_connection((host, int(port)), timeout=5)
+    oversized.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
+    too_large = oversized.recv(100)
+
+    closed = [sock.recv(100) == b"" for sock in slow]
+    waited = time.monotonic() - started
+    for sock in [*slow, oversized]:
+        sock.close()
+
+    assert health.status_code == 200
+    assert too_large.startswith((b"HTTP/1.1 431", b"HTTP/1.1 400")), too_large
+    assert all(closed) and HEADER_SECONDS - 1 <= waited <= HEADER_SECONDS + 4, waited
+    assert _rss_kb(pid) - rss_before < 10_000  # kB: 50 held connections cost next to nothing
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
