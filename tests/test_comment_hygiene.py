@@ -20,6 +20,9 @@ def comment(client, number, text):
     ("ping @octo-org/reviewers and @bob", 2),    # teams count
     ("mail me at dev@example.com", 0),           # not a mention
     ("`@not-a-mention` but @real", 1),
+    ("(@mona), @hubot! and @tri.", 3),           # after and before punctuation
+    ("café@mona", 1),                            # a non-ASCII letter does not make it an address
+    ("&#64;mona &commat;hubot &#x40;tri", 3),    # HTML entities GitHub renders as @ before it looks
 ])
 def test_mentions_are_counted_as_github_would_notify(text, count):
     assert comment_body(text, max_mentions=count, footer=None) == text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import html
 import json
 import re
 import uuid
@@ -33,8 +34,10 @@ __all__ = [
     "MAX_DISPATCH_REQUEST_BYTES",
 ]
 
-# A GitHub @mention: a login, or org/team, not preceded by a word character (so not an e-mail).
-_MENTION = re.compile(r"(?<![\w@/`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?)")
+# A GitHub @mention: a login, or org/team, not preceded by an ASCII word character (so not an
+# e-mail address). GitHub's mention filter (Ruby, whose \w is ASCII) takes "café@mona" and
+# "(@mona)," as mentions; a Unicode \w here would not have counted the first.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_@/`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?)")
 MAX_COMMENT_CHARACTERS = 65_536
 # The most bytes a request carrying a legal comment can take: every character sent JSON-escaped as
 # a surrogate pair ("\ud83d\ude80", 12 bytes), plus room for the other fields.
@@ -141,12 +144,19 @@ def _unknown_labels_detail(suggestions: dict[str, list[str]], available: tuple[s
     return sentence + ("" if sentence.endswith("?") else ".") + f" Existing labels: {listing}."
 
 
+def mentions(body: str) -> set[str]:
+    """The logins and teams ``body`` would notify, counted generously: as written, and with HTML
+    entities decoded (GitHub renders "&#64;mona" as "@mona" before it looks for mentions). Mentions
+    inside code blocks, which GitHub leaves alone, are counted too, except right after a backtick."""
+    return {match.lower() for text in (body, html.unescape(body)) for match in _MENTION.findall(text)}
+
+
 def comment_body(body: str, *, max_mentions: int, footer: str | None) -> str:
     """The comment to post: at most ``max_mentions`` distinct @mentions, plus the footer if any.
 
     The cap keeps an assistant that was steered by text it read from pinging a whole organisation.
     """
-    mentioned = sorted({match.lower() for match in _MENTION.findall(body)})
+    mentioned = sorted(mentions(body))
     if len(mentioned) > max_mentions:
         raise BadRequest([FieldError(
             "$.body",
