@@ -70,9 +70,9 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
             with writes.watching() as attempt:
                 try:
                     return handler(body=body, token_info=token_info)
-                except BaseException as exc:
+                except Exception as exc:
                     if attempt.may_have_acted and not isinstance(exc, GitHubMayHaveActed):
-                        raise _unconfirmed(exc) from None
+                        raise _unconfirmed(exc, claimed=False) from None
                     raise
         # Claimed by the caller's stable identity (a key's digest prefix, or the person's GitHub id),
         # never a name two keys may share; the operation is part of what must match, so the same
@@ -91,9 +91,9 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
                     settle(store, key, None)  # GitHub provably did nothing: the key may be tried again
                     raise
                 settle(store, key, Claim("unknown", fingerprint))  # a repeat must not be sent
-                if isinstance(exc, GitHubMayHaveActed):
+                if isinstance(exc, GitHubMayHaveActed) or not isinstance(exc, Exception):
                     raise
-                raise _unconfirmed(exc) from None
+                raise _unconfirmed(exc, claimed=True) from None
         answer, status = result if isinstance(result, tuple) else (result, 200)
         settle(store, key, Claim("done", fingerprint, status, answer))
         return answer, status
@@ -110,15 +110,15 @@ def settle(store: ClaimStore, key: str, claim: Claim | None) -> None:
         log.error("the outcome of request %s could not be stored; a repeat may be answered 409 until it is", key)
 
 
-def _unconfirmed(exc: BaseException) -> GitHubMayHaveActed:
+def _unconfirmed(exc: Exception, *, claimed: bool) -> GitHubMayHaveActed:
     """The error for a failure after a write went out: GitHub may have applied it."""
     if not isinstance(exc, ConnectorError):
         log.error("the answer to a write could not be handled", exc_info=exc)
     # The first clause of the cause ("GitHub answered 502 ..."), not its advice to try again.
     what = exc.detail.split(";")[0].rstrip(".") if isinstance(exc, ConnectorError) else "its answer could not be read"
     detail = (f"The write went out to GitHub but no usable answer came back ({what}), so GitHub "
-              "may have applied it; check on GitHub before trying again. A repeat with the same request_id "
-              "is not sent.")
+              "may have applied it; check on GitHub before trying again."
+              + (" A repeat with the same request_id is not sent." if claimed else ""))
     github_request_id = exc.extra.get("github_request_id") if isinstance(exc, ConnectorError) else None
     if isinstance(exc, GitHubDispatchFailed):  # the gateway route keeps its own code
         return GitHubDispatchOutcomeUnknown(detail, github_request_id=github_request_id)
