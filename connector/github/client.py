@@ -50,10 +50,10 @@ from ..errors import (
     Misconfigured,
     Unauthorized,
 )
-from ..policy.secrets import masked
 from ..types import Repository, Secret
 from . import writes
 from .credentials import AppCredentials, Credentials, TokenCredentials
+from .masking import masked
 from .quota import GitHubQuota, QuotaReading, SharedBlocks
 from .users import UserCredentials
 

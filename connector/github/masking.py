@@ -1,4 +1,4 @@
-"""Credentials masked out of text the connector relays.
+"""Credentials masked out of GitHub's text before the connector relays it.
 
 GitHub's error messages can quote what they were sent, and the connector passes those messages on
 to the caller. Before it does, anything shaped like a GitHub credential (its documented token
