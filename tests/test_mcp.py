@@ -458,6 +458,17 @@ def test_an_ip_allowlist_refuses_the_post_to_mcp_and_admits_its_tool_calls(make_
     assert (refused.status_code, refused.json()["code"]) == (403, "ip_not_allowed")
 
 
+def exchange(process: subprocess.Popen, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write each JSON-RPC message on the process's stdin, one per line; read the answer to each request."""
+    answers = []
+    for message in messages:
+        process.stdin.write(json.dumps(message) + "\n")
+        process.stdin.flush()
+        if "id" in message:
+            answers.append(json.loads(process.stdout.readline()))
+    return answers
+
+
 def test_stdio_writes_nothing_but_mcp_on_stdout(double, pr):
     """The audit log goes to stdout by default, but over stdio stdout is the MCP channel: a write
     and a refusal there must leave only JSON-RPC messages on it (their audit lines on stderr)."""
@@ -476,11 +487,7 @@ def test_stdio_writes_nothing_but_mcp_on_stdout(double, pr):
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     answers = []
     try:
-        for message in messages:
-            process.stdin.write(json.dumps(message) + "\n")
-            process.stdin.flush()
-            if "id" in message:
-                answers.append(json.loads(process.stdout.readline()))
+        answers = exchange(process, messages)
     finally:
         process.stdin.close()  # end of input: the server exits
         rest, errors = process.stdout.read(), process.stderr.read()
@@ -537,11 +544,7 @@ def test_stdio_lists_tools_before_the_app_is_built_and_ends_with_its_error_if_it
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     answers = []
     try:
-        for message in messages:
-            process.stdin.write(json.dumps(message) + "\n")
-            process.stdin.flush()
-            if "id" in message:
-                answers.append(json.loads(process.stdout.readline()))
+        answers = exchange(process, messages)
         status = process.wait(timeout=30)  # stdin stays open: only the failed build ends it
     finally:
         process.kill()
