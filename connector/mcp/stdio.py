@@ -2,14 +2,16 @@
 that starts the connector itself and talks to it over stdin and stdout.
 
 The process builds the same app ``connector serve`` would and sends each tool call to its route
-in-process, exactly as ``/mcp`` does. A client lists the tools before it calls one, and the list
-needs only the API description, so the app (Connexion, PyGithub: about half of start-up) is built
-in a worker thread while the client starts up; the first tool call waits for what is left of it, and
-a failure to build it ends the process with its error on stderr and status 2, as a failure before
-serving would (at once: the SDK's read of stdin cannot be cancelled, and the client may hold it open). A local client sends no API key, so the calls carry the one
+in-process, exactly as ``/mcp`` does. A local client sends no API key, so the calls carry the one
 in ``CONNECTOR_MCP_API_KEY`` (else the first of ``CONNECTOR_API_KEY``): its scopes and repositories
 apply, as they would to the same key over HTTP. The caller is taken to be on this machine
 (127.0.0.1) for ``CONNECTOR_IP_ALLOWLIST``.
+
+A client lists the tools before it calls one, and the list needs only the API description, so the
+app (Connexion, PyGithub: about half of start-up) is built in a worker thread while the client
+starts up; the first tool call waits for what is left of it. A failure to build it ends the process
+at once with its error on stderr and status 2, as a failure before serving would (without waiting, because
+the SDK's read of stdin cannot be cancelled and the client may hold stdin open).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class AppBuiltMeanwhile:
     def __init__(self, build: Callable[[], ASGIApp]) -> None:
         self._build = build
         self._app: ASGIApp | None = None
-        self._ready = threading.Event()  # set from the worker thread, waited on by the event loop
+        self._ready = threading.Event()  # set once the build ends; a request polls it from the event loop
 
     async def build(self) -> None:
         try:
