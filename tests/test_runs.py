@@ -256,3 +256,58 @@ def test_the_event_stream_checks_the_key_and_the_names(hooked_server, double):
     missing = requests.get(f"{base}/{OWNER}/{REPO}/424242/events", headers={"Authorization": f"Bearer {API_KEY}"},
                            timeout=10)
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+
+
+def test_one_key_cannot_hold_more_than_its_share_of_waits_and_streams(make_settings, double, deploy_workflow):
+    """Past PER_CALLER open waits or streams a key gets 429 with Retry-After; another key and a
+    call without wait_seconds are still answered, and the slots come back when the waits end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from connector.http.wait_slots import PER_CALLER
+    from tests.conftest import OTHER_KEY
+
+    with LiveServer(create_app(make_settings())) as server:
+        assert call(server, "/chatgpt/dispatch", event_type="deploy", request_id="w-1").status_code == 202
+        run_id = double.runs(OWNER, REPO)[0]["id"]
+
+        def wait(key=API_KEY):
+            return requests.post(f"{server.url}/chatgpt/runs/get", timeout=30, headers={"Authorization": f"Bearer {key}"},
+                                 json={"owner": OWNER, "repo": REPO, "run_id": run_id, "wait_seconds": 3})
+
+        with ThreadPoolExecutor(PER_CALLER) as pool:
+            waiting = [pool.submit(wait) for _ in range(PER_CALLER)]
+            time.sleep(1)  # all of them are waiting now
+            refused = wait()
+            streamed = requests.get(f"{server.url}/v1/runs/{OWNER}/{REPO}/{run_id}/events", timeout=10,
+                                    headers={"Authorization": f"Bearer {API_KEY}"})
+            other_key = requests.post(f"{server.url}/chatgpt/runs/get", timeout=10,
+                                      headers={"Authorization": f"Bearer {OTHER_KEY}"},
+                                      json={"owner": OWNER, "repo": REPO, "run_id": run_id, "wait_seconds": 1})
+            at_once = call(server, "/chatgpt/runs/get", run_id=run_id)
+            answered = [future.result().status_code for future in waiting]
+        again = call(server, "/chatgpt/runs/get", run_id=run_id, wait_seconds=1)
+
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+    assert refused.json()["code"] == "rate_limited"
+    assert streamed.status_code == 429  # a stream takes a slot like a wait
+    assert other_key.status_code == 200 and at_once.status_code == 200
+    assert answered == [200] * PER_CALLER and again.status_code == 200
+
+
+def test_the_process_cap_holds_across_callers_and_a_slot_is_given_back_once():
+    from connector.errors import RateLimited
+    from connector.http.wait_slots import WaitSlots
+
+    slots = WaitSlots(per_caller=2, per_process=3)
+    first = slots.take("a", "wait")
+    slots.take("a", "wait")
+    with pytest.raises(RateLimited, match="This caller already has 2 waits open"):
+        slots.take("a", "wait")
+    slots.take("b", "wait")
+    with pytest.raises(RateLimited, match="The connector has 3 waits open"):
+        slots.take("c", "wait")
+    first()
+    first()  # a second call gives nothing more back
+    slots.take("c", "wait")
+    with pytest.raises(RateLimited, match="The connector has 3 waits open"):
+        slots.take("d", "wait")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -51,11 +51,26 @@ def run_events_endpoint(auth: Authenticator, document: dict[str, Any]):
         current = services()
         repo = current.repository({"owner": params["owner"], "repo": params["repo"]}, token_info)
         run_id = int(params["run_id"])
-        first, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id)  # errors here are plain HTTP errors
-        return StreamingResponse(_stream(current, token_info, repo, run_id, first), media_type="text/event-stream",
+        give_back = current.waits.take(current.caller_identity(token_info), "run stream")  # or 429, first
+        try:
+            first, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id)  # plain HTTP errors
+        except BaseException:
+            give_back()
+            raise
+        return StreamingResponse(_holding(give_back, _stream(current, token_info, repo, run_id, first)),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return run_events
+
+
+async def _holding(give_back: Callable[[], None], events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """``events``, with the stream's wait slot given back however the stream ends."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        give_back()
 
 
 async def _stream(current: Any, token_info: dict[str, Any], repo: Any, run_id: int, run: dict[str, Any]) -> AsyncIterator[str]:

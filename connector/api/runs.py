@@ -57,7 +57,7 @@ def list_workflow_runs(body: dict[str, Any], token_info: dict[str, Any]) -> dict
 def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     current = services()
     repo, run_id = current.repository(body, token_info), body["run_id"]
-    run, source = _watched(current, current_run(current, token_info, repo, run_id),
+    run, source = _watched(current, token_info, current_run(current, token_info, repo, run_id),
                            lambda: current_run(current, token_info, repo, run_id),
                            lambda seen: (seen[0]["status"], seen[0]["conclusion"]), body["wait_seconds"])
     if source == "webhooks":
@@ -89,7 +89,7 @@ def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dic
             "the last 24 hours, and no workflow run there is named after it. Check the request_id, and that "
             "the workflow sets run-name: ${{ github.event.client_payload.request_id }}."
         )
-    runs, source = _watched(current, (runs, source), lambda: _runs_started_by(current, token_info, repo, request_id, record),
+    runs, source = _watched(current, token_info, (runs, source), lambda: _runs_started_by(current, token_info, repo, request_id, record),
                             lambda seen: _aggregate(seen[0]), body["wait_seconds"])
     state, conclusion = _aggregate(runs)
     answer: dict[str, Any] = {
@@ -171,14 +171,18 @@ def _aggregate(runs: list[dict[str, Any]]) -> tuple[str, str | None]:
     return ("in_progress" if "in_progress" in statuses else "queued"), None
 
 
-def _watched(current: Services, value: T, read: Callable[[], T], state_of: Callable[[T], tuple[Any, ...]],
-             wait_seconds: int) -> T:
+def _watched(current: Services, token_info: dict[str, Any], value: T, read: Callable[[], T],
+             state_of: Callable[[T], tuple[Any, ...]], wait_seconds: int) -> T:
     """``value``, or what ``read()`` gives once its state (status first) has changed, is completed,
-    or ``wait_seconds`` have passed: an assistant's "tell me when it changes" in one call."""
-    deadline = time.monotonic() + wait_seconds
+    or ``wait_seconds`` have passed: an assistant's "tell me when it changes" in one call. A wait
+    takes one of the caller's and the process's wait slots (connector.http.wait_slots)."""
     first = state_of(value)
-    while first[0] != "completed" and state_of(value) == first and _pause(current, deadline):
-        value = read()
+    if wait_seconds <= 0 or first[0] == "completed":
+        return value
+    with current.waits.taken(current.caller_identity(token_info), "wait"):
+        deadline = time.monotonic() + wait_seconds
+        while state_of(value) == first and _pause(current, deadline):
+            value = read()
     return value
 
 

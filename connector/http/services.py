@@ -30,6 +30,7 @@ from .auth import Authenticator, acts_as_person
 from .current import ServicesMiddleware, current_services
 from .rate_limits import RateLimits
 from .readiness import Readiness
+from .wait_slots import WaitSlots
 
 __all__ = ["Services", "ServicesMiddleware", "services", "github"]
 
@@ -47,6 +48,7 @@ class Services:
     idempotency: ClaimStore = field(default_factory=MemoryClaimStore)
     limits: RateLimits | None = None
     people_github: GitHub | None = None  # what people signed in with GitHub act through, when they may
+    waits: WaitSlots = field(default_factory=WaitSlots)  # long-polls and run streams open at once
 
     def webhook_state_for(self, token_info: Mapping[str, Any]) -> bool:
         """Whether run state GitHub pushed may answer this caller: it was pushed about what the

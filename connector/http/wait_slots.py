@@ -1,0 +1,61 @@
+"""How many long-polls (``wait_seconds``) and run event streams may be open at once.
+
+Each wait holds a worker thread and each stream a connection for up to 25 s and 10 minutes, so
+without a bound one key could open enough of them to starve everyone else. A caller may hold
+:data:`PER_CALLER` at a time and a process :data:`PER_PROCESS`; past either the answer is ``429
+rate_limited`` with ``Retry-After`` (a call without ``wait_seconds`` is still answered at once).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ..errors import RateLimited
+
+__all__ = ["PER_CALLER", "PER_PROCESS", "WaitSlots"]
+
+PER_CALLER = 4
+PER_PROCESS = 16  # well under the 40 threads of the pool that also serves every other request
+RETRY_SECONDS = 5
+
+
+class WaitSlots:
+    def __init__(self, *, per_caller: int = PER_CALLER, per_process: int = PER_PROCESS) -> None:
+        self.per_caller, self.per_process = per_caller, per_process
+        self._held: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def take(self, caller: str, what: str) -> Callable[[], None]:
+        """One slot for ``caller`` (or 429), and the function that gives it back (once)."""
+        with self._lock:
+            if self._held[caller] >= self.per_caller:
+                raise RateLimited(f"This caller already has {self.per_caller} {what}s open; wait for one to end, or ask "
+                                  "again without waiting.", retry_after=RETRY_SECONDS)
+            if sum(self._held.values()) >= self.per_process:
+                raise RateLimited(f"The connector has {self.per_process} {what}s open; ask again without waiting, or "
+                                  f"in {RETRY_SECONDS} s.", retry_after=RETRY_SECONDS)
+            self._held[caller] += 1
+        given_back = threading.Event()
+
+        def give_back() -> None:
+            if given_back.is_set():
+                return
+            given_back.set()
+            with self._lock:
+                self._held[caller] -= 1
+                if not self._held[caller]:
+                    del self._held[caller]
+
+        return give_back
+
+    @contextmanager
+    def taken(self, caller: str, what: str) -> Iterator[None]:
+        """Hold one slot for ``caller`` while the block runs, or refuse with 429."""
+        give_back = self.take(caller, what)
+        try:
+            yield
+        finally:
+            give_back()
