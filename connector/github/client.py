@@ -264,17 +264,16 @@ class GitHub:
     def is_org_member(self, org: str) -> bool:
         """Whether the token's user is an active member of ``org`` (``GET /user/memberships/orgs/{org}``:
         GitHub answers 404 to a non-member, and 403 when the org's policy hides it from this app)."""
-        try:
-            with self._translated(_NO_REPOSITORY):
-                _, data = self._call(_NO_REPOSITORY, "GET", f"/user/memberships/orgs/{quote(org, safe='')}")
-        except (GitHubNotFound, GitHubForbidden):
-            return False
-        return data.get("state") == "active"
+        return self._active_membership(f"/user/memberships/orgs/{quote(org, safe='')}")
 
     def is_team_member(self, org: str, team_slug: str, login: str) -> bool:
         """Whether ``login`` is an active member of the team (``GET /orgs/{org}/teams/{team_slug}/
         memberships/{username}``: 404 when they are not, or when the team is hidden from the token)."""
-        url = "/orgs/{}/teams/{}/memberships/{}".format(*(quote(part, safe="") for part in (org, team_slug, login)))
+        return self._active_membership(
+            "/orgs/{}/teams/{}/memberships/{}".format(*(quote(part, safe="") for part in (org, team_slug, login))))
+
+    def _active_membership(self, url: str) -> bool:
+        """A membership GitHub answers with ``state: active``; its 404 or 403 is "not a member"."""
         try:
             with self._translated(_NO_REPOSITORY):
                 _, data = self._call(_NO_REPOSITORY, "GET", url)

@@ -88,20 +88,20 @@ def idempotent(operation_id: str, handler: Callable[..., Any],
                 result = handler(body=body, token_info=token_info)
             except BaseException as exc:
                 if not attempt.may_have_acted:
-                    settle(store, key, None)  # GitHub provably did nothing: the key may be tried again
+                    _settle(store, key, None)  # GitHub provably did nothing: the key may be tried again
                     raise
-                settle(store, key, Claim("unknown", fingerprint))  # a repeat must not be sent
+                _settle(store, key, Claim("unknown", fingerprint))  # a repeat must not be sent
                 if isinstance(exc, GitHubMayHaveActed) or not isinstance(exc, Exception):
                     raise
                 raise _unconfirmed(exc, claimed=True) from None
         answer, status = result if isinstance(result, tuple) else (result, 200)
-        settle(store, key, Claim("done", fingerprint, status, answer))
+        _settle(store, key, Claim("done", fingerprint, status, answer))
         return answer, status
 
     return wrapper
 
 
-def settle(store: ClaimStore, key: str, claim: Claim | None) -> None:
+def _settle(store: ClaimStore, key: str, claim: Claim | None) -> None:
     """Record the outcome; a store that fails now does not turn GitHub's answer into a false one
     (a store that can keep it for later does so: connector.state.layered_claims)."""
     try:

@@ -38,16 +38,16 @@ class WaitSlots:
                 raise RateLimited(f"The connector has {self.per_process} {what}s open; ask again without waiting, or "
                                   f"in {RETRY_SECONDS} s.", retry_after=RETRY_SECONDS)
             self._held[caller] += 1
-        given_back = threading.Event()
+        held = True
 
         def give_back() -> None:
-            if given_back.is_set():
-                return
-            given_back.set()
+            nonlocal held
             with self._lock:
-                self._held[caller] -= 1
-                if not self._held[caller]:
-                    del self._held[caller]
+                if held:
+                    held = False
+                    self._held[caller] -= 1
+                    if not self._held[caller]:
+                        del self._held[caller]
 
         return give_back
 

@@ -2,7 +2,8 @@
 (the dialect of OpenAPI 3.1) with ECMA-262 patterns.
 
 Parsing refuses what RFC 8259 peers would not send (duplicate keys, NaN, bytes that are not the
-declared charset, unbounded nesting). Validation fills in ``default`` values (also where a caller
+declared charset, unbounded nesting), and names the field of a number no peer reads as sent
+(``1e400``, hundreds of digits) or of a string holding NUL or a lone surrogate. Validation fills in ``default`` values (also where a caller
 sent ``null``), turns integral numbers such as ``24.0`` into integers, evaluates ``pattern`` as
 ECMA-262 does, and reports every bad field by its JSON path. Nothing here imports Connexion, so the
 event catalog and the run stream use it without loading the web stack
