@@ -89,6 +89,13 @@ def app_for(make_settings, **overrides):
     return create_app(settings).test_client(headers={"Authorization": f"Bearer {API_KEY}"})
 
 
+def ready_for(write: Write, make_settings, double, pr: int) -> tuple[Any, dict[str, Any]]:
+    """A client, and what ``write`` acts on: the pull request, or a run it may cancel."""
+    double.add_workflow(OWNER, REPO, "Scan", types=["scan"], jobs=["scan"])
+    client = app_for(make_settings)
+    return client, {"pr": pr, "run_id": a_run(double, client) if write.name == "cancel_workflow_run" else None}
+
+
 def a_run(double, client) -> int:
     started = client.post("/chatgpt/dispatch", json={"event_type": "scan"})
     assert started.status_code == 202, started.text
@@ -101,9 +108,7 @@ def a_run(double, client) -> int:
 @pytest.mark.parametrize(("fault", "github_fault", "applies"), GITHUB_FAULTS, ids=[f[0] for f in GITHUB_FAULTS])
 def test_a_write_github_may_have_applied_is_never_sent_again(make_settings, double, pr, write, fault,
                                                            github_fault, applies):
-    double.add_workflow(OWNER, REPO, "Scan", types=["scan"], jobs=["scan"])
-    client = app_for(make_settings)
-    context = {"pr": pr, "run_id": a_run(double, client) if write.name == "cancel_workflow_run" else None}
+    client, context = ready_for(write, make_settings, double, pr)
     double.fail_next("POST", f".*{write.path}$", **github_fault)
 
     first = write.call(client, context, f"fault-{write.name}")
@@ -119,9 +124,7 @@ def test_a_write_github_may_have_applied_is_never_sent_again(make_settings, doub
 
 @pytest.mark.parametrize("write", WRITES, ids=[w.name for w in WRITES])
 def test_a_write_github_refused_may_be_sent_again(make_settings, double, pr, write):
-    double.add_workflow(OWNER, REPO, "Scan", types=["scan"], jobs=["scan"])
-    client = app_for(make_settings)
-    context = {"pr": pr, "run_id": a_run(double, client) if write.name == "cancel_workflow_run" else None}
+    client, context = ready_for(write, make_settings, double, pr)
     double.fail_next("POST", f".*{write.path}$", status=422, json={"message": "Validation Failed"})
 
     first = write.call(client, context, f"refused-{write.name}")
