@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 OPERATIONS = [
     "repos/create-dispatch-event",
@@ -44,7 +45,21 @@ OPERATIONS = [
     "actions/get-workflow-run",
     "actions/cancel-workflow-run",
     "actions/list-jobs-for-workflow-run",
+    # workflow_dispatch: find the workflow, read its file at a ref, start it with inputs.
+    "actions/list-repo-workflows",
+    "actions/get-workflow",
+    "actions/create-workflow-dispatch",
+    "repos/get-content",
+    # Re-running a run (all of it, or the jobs that failed) and reading one job and its log.
+    "actions/re-run-workflow",
+    "actions/re-run-workflow-failed-jobs",
+    "actions/get-job-for-workflow-run",
+    "actions/download-job-logs-for-workflow-run",
 ]
+
+# REST API versions the double serves: the default (``operations``) and the calendar versions whose
+# descriptions the shared extract also holds, keyed by the section of the subset that holds them.
+VERSIONED = {"2026-03-10": "operations_2026_03_10"}
 
 # Operations taken from @octokit/openapi's dereferenced copy of GitHub's description (the npm
 # package the shared extract was itself made from), with its x-octokit keys removed.
@@ -83,6 +98,22 @@ def from_octokit(path: str) -> dict[str, dict[str, object]]:
     return found
 
 
+def versioned(data: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """The same operations as each calendar version describes them. ``FROM_OCTOKIT`` operations have
+    no dated description in the shared extract; they carry no 2026-03-10 breaking change, so the
+    default description stands for them (listed under ``<section>_from_default``)."""
+    out: dict[str, Any] = {}
+    for version, section in VERSIONED.items():
+        dated = data[section]
+        missing = [op_id for op_id in OPERATIONS if op_id not in dated]
+        if missing:
+            sys.exit(f"the shared extract has no {version} description of {', '.join(missing)}")
+        out[section] = {op_id: dated[op_id] for op_id in OPERATIONS} | extra
+        out[f"{section}_from_default"] = sorted(extra)
+        out[f"{section}_source"] = data[f"{section}_source"]
+    return out
+
+
 def main(source: str, octokit: str | None) -> None:
     data = json.loads(Path(source).read_text())
     if octokit is not None:
@@ -100,6 +131,7 @@ def main(source: str, octokit: str | None) -> None:
         "operations": {op_id: data["operations"][op_id] for op_id in OPERATIONS} | extra,
         "operations_from_octokit": {"package": OCTOKIT_PACKAGE, "file": "generated/api.github.com.deref.json",
                                     "operations": FROM_OCTOKIT},
+        **versioned(data, extra),
         "webhooks_source": data["webhooks_source"],
         "webhooks": {key: data["webhooks"][key] for key in WEBHOOKS},
     }

@@ -19,96 +19,24 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .contents import Files
+from .job_logs import JobLogs
+from .reruns import new_attempt
+from .run_filters import created_filter
+from .run_model import EVENT, Change, Job, Run, Step, Workflow, created, finish_job, job_change
+from .run_model import now as _now
 from .state import Repo, State, _sha
+from .workflow_files import parse, render
 
 __all__ = ["CONCLUSIONS", "EVENT", "Actions", "Change", "Job", "Run", "Step", "Workflow"]
 
 CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out",
                          "action_required", "stale"})
-EVENT = "repository_dispatch"  # the one trigger the double's workflows have
 # The runs list's ``status`` filter takes a status or a conclusion.
 _STATUSES = frozenset({"queued", "in_progress", "completed", "requested", "waiting", "pending"})
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Workflow:
-    id: int
-    repo: Repo
-    name: str
-    path: str
-    types: frozenset[str] | None  # repository_dispatch types; None = every type
-    jobs: tuple[str, ...]
-    run_name_from_request_id: bool
-    created_at: str
-
-    def listens(self, event_type: str) -> bool:
-        return self.types is None or event_type in self.types
-
-
-@dataclass
-class Step:
-    name: str
-    number: int
-    status: str = "queued"
-    conclusion: str | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
-
-
-@dataclass
-class Job:
-    id: int
-    name: str
-    created_at: str
-    steps: list[Step]
-    status: str = "queued"
-    conclusion: str | None = None
-    started_at: str | None = None  # shown as created_at until a runner picks the job up
-    completed_at: str | None = None
-    runner: bool = False  # whether a runner has picked it up (runner_* fields are set)
-
-
-@dataclass
-class Run:
-    id: int
-    number: int
-    workflow: Workflow
-    display_title: str
-    head_branch: str
-    head_sha: str
-    actor: str
-    created_at: str
-    updated_at: str
-    jobs: list[Job] = field(default_factory=list)
-    status: str = "queued"
-    conclusion: str | None = None
-
-    @property
-    def repo(self) -> Repo:
-        return self.workflow.repo
-
-    def snapshot(self) -> Run:
-        """A copy that later changes do not touch (the workflow and repository are shared)."""
-        return replace(self, jobs=[replace(j, steps=[replace(s) for s in j.steps]) for j in self.jobs])
-
-
-@dataclass(frozen=True)
-class Change:
-    """One webhook-worthy event: ``workflow_run`` or ``workflow_job`` (then ``job`` is set)."""
-
-    event: str
-    action: str
-    run: Run  # a snapshot taken when the change happened
-    job: Job | None = None
 
 
 class Actions:
@@ -117,6 +45,8 @@ class Actions:
     def __init__(self, state: State, announce: Callable[[list[Change]], None]) -> None:
         self.state, self.lock = state, state.lock
         self._announce = announce
+        self.files = Files()  # the workflow files, by branch
+        self.logs = JobLogs(self.find_job)  # job logs and the storage host's request log
         self._timers: list[threading.Timer] = []
         self.clear()
 
@@ -132,22 +62,39 @@ class Actions:
             self._numbers: dict[int, itertools.count[int]] = {}  # run_number is per workflow
             self._auto: tuple[float, str] | None = None
             self.start_delay = 0.0  # seconds between a dispatch and its runs appearing, as on GitHub
+            self.ignore_run_details = False  # an older GHES: workflow dispatches always answer 204
+        self.files.clear()
+        self.logs.clear()
 
     # -- set-up by tests -------------------------------------------------------------------
     def add_workflow(self, repo: Repo, name: str, *, types: Iterable[str] | None,
-                     jobs: Iterable[str] | None, run_name_from_request_id: bool) -> Workflow:
+                     jobs: Iterable[str] | None, run_name_from_request_id: bool,
+                     workflow_file: str | None = None, file_name: str | None = None,
+                     dispatch_inputs: Mapping[str, Mapping[str, Any]] | None = None) -> Workflow:
+        """A workflow and its file on the default branch: ``workflow_file`` as given (its triggers,
+        jobs and run-name then count, not ``types``/``jobs``), or one written from the arguments
+        (listening for repository_dispatch, and for workflow_dispatch when ``dispatch_inputs``
+        is given)."""
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "workflow"
+        run_name = "${{ github.event.client_payload.request_id }}" if run_name_from_request_id else None
+        text = workflow_file if workflow_file is not None else render(
+            name, types=types, repository_dispatch=True, dispatch_inputs=dispatch_inputs,
+            jobs=tuple(jobs) if jobs is not None else ("build",), run_name=run_name)
+        read = parse(text)
+        if not read.jobs:
+            raise ValueError("a workflow needs at least one job")
         with self.lock:
-            workflow = Workflow(next(self._ids["workflow"]), repo, name,
-                                f".github/workflows/{slug}.yml",
-                                None if types is None else frozenset(types),
-                                tuple(jobs) if jobs is not None else ("build",),
-                                run_name_from_request_id, _now())
-            if not workflow.jobs:
-                raise ValueError("a workflow needs at least one job")
+            workflow = Workflow(next(self._ids["workflow"]), repo, read.name or name,
+                                f".github/workflows/{file_name or slug + '.yml'}", read.types,
+                                read.jobs or ("build",),
+                                "client_payload.request_id" in (read.run_name or ""), _now(),
+                                read.repository_dispatch)
+            if any(w.repo is repo and w.path == workflow.path for w in self.workflows):
+                raise ValueError(f"{repo.full_name} already has {workflow.path}")
             self.workflows.append(workflow)
             self._numbers[workflow.id] = itertools.count(1)
-            return workflow
+        self.files.put(repo, workflow.path, text)
+        return workflow
 
     def auto_advance(self, after_seconds: float, conclusion: str) -> None:
         if conclusion not in CONCLUSIONS:
@@ -165,10 +112,10 @@ class Actions:
                 branch: str | None = None, created: str | None = None, actor: str | None = None,
                 head_sha: str | None = None) -> list[Run]:
         """The repository's runs matching GitHub's list filters, newest first."""
-        when = _created_filter(created) if created else (lambda _: True)
+        when = created_filter(created) if created else (lambda _: True)
         with self.lock:
             found = [r for r in self.runs.values() if r.repo is repo
-                     and event in (None, EVENT)
+                     and event in (None, r.event)
                      and (status is None or status == (r.status if status in _STATUSES
                                                        else r.conclusion))
                      and (branch is None or r.head_branch == branch)
@@ -183,36 +130,85 @@ class Actions:
         """Start a run of every workflow listening for ``event_type``, by ``actor`` (default: the
         double's viewer); the new runs back (None when ``start_delay`` defers them to a timer, as
         GitHub takes a moment to queue them)."""
-        with self.lock:
-            delay = self.start_delay
-            if delay > 0:
-                self._timers = [t for t in self._timers if t.is_alive()]
-                timer = threading.Timer(delay, self._start_later,
-                                        (repo, event_type, client_payload, self.workflows, actor))
-                timer.daemon = True
-                self._timers.append(timer)
-                timer.start()
-                return None
+        if self._deferred(self._start_runs, repo, event_type, client_payload, actor):
+            return None
         return self._start_runs(repo, event_type, client_payload, actor)
 
-    def _start_later(self, repo: Repo, event_type: str, client_payload: Any, workflows: list[Workflow],
-                     actor: str | None) -> None:
+    def workflow_dispatched(self, workflow: Workflow, branch: str, inputs: dict[str, Any], title: str,
+                            actor: str | None, *, defer: bool) -> Run | None:
+        """Start a ``workflow_dispatch`` run of ``workflow`` on ``branch``; with ``defer`` it may
+        wait for ``start_delay`` (then None), as when GitHub answers 204 before queueing it."""
+        if defer and self._deferred(self._dispatch_now, workflow, branch, inputs, title, actor):
+            return None
+        return self._dispatch_now(workflow, branch, inputs, title, actor)
+
+    def fork_run(self, workflow: Workflow, fork_owner: str, branch: str, actor: str | None) -> Run:
+        """A ``pull_request`` run whose head is ``branch`` of ``fork_owner``'s fork."""
+        with self.lock:
+            run = self._start(workflow, workflow.name, branch, actor or fork_owner, event="pull_request",
+                              head_owner=fork_owner)
+        self._publish(created(run), [run])
+        return run
+
+    def rerun(self, run: Run, *, failed_only: bool, actor: str | None) -> str | None:
+        """Start ``run``'s next attempt (see ``reruns``); GitHub's refusal message, or None."""
+        with self.lock:
+            refused = new_attempt(run, failed_only=failed_only, actor=actor or self.state.viewer,
+                                  next_job_id=lambda: next(self._ids["job"]), now=_now())
+            changes = [] if refused else created(run)
+        if refused is None:
+            self._publish(changes, [run])
+        return refused
+
+    def find_job(self, job_id: str | int, repo: Repo | None = None) -> tuple[Run, Job] | None:
+        """A job (of any attempt) and its run, in ``repo`` when given."""
+        with self.lock:
+            for run in self.runs.values():
+                for job in (*run.jobs, *run.earlier_jobs):
+                    if job.id == int(job_id) and (repo is None or run.repo is repo):
+                        return run, job
+        return None
+
+    def _deferred(self, start: Callable[..., Any], *args: Any) -> bool:
+        """Call ``start(*args)`` on a timer after ``start_delay`` (True), unless there is none."""
+        with self.lock:
+            if self.start_delay <= 0:
+                return False
+            self._timers = [t for t in self._timers if t.is_alive()]
+            timer = threading.Timer(self.start_delay, self._start_later, (start, args, self.workflows))
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+            return True
+
+    def _start_later(self, start: Callable[..., Any], args: tuple[Any, ...], workflows: list[Workflow]) -> None:
         with self.lock:
             if self.workflows is not workflows:  # reset() in the meantime
                 return
-        self._start_runs(repo, event_type, client_payload, actor)
+        start(*args)
 
     def _start_runs(self, repo: Repo, event_type: str, client_payload: Any, actor: str | None) -> list[Run]:
         with self.lock:
-            started = [self._start(w, client_payload, actor) for w in self.workflows
-                       if w.repo is repo and w.listens(event_type)]
-            changes = [c for run in started for c in _created(run)]
+            started = [self._start(w, _title(w, client_payload), repo.default_branch, actor)
+                       for w in self.workflows if w.repo is repo and w.listens(event_type)]
+        self._publish([c for run in started for c in created(run)], started)
+        return started
+
+    def _dispatch_now(self, workflow: Workflow, branch: str, inputs: dict[str, Any], title: str,
+                      actor: str | None) -> Run:
+        with self.lock:
+            run = self._start(workflow, title, branch, actor, event="workflow_dispatch", inputs=inputs)
+        self._publish(created(run), [run])
+        return run
+
+    def _publish(self, changes: list[Change], runs: list[Run]) -> None:
+        """Announce ``changes``, then let ``auto_advance`` move ``runs`` on (lock not held)."""
+        with self.lock:
             auto = self._auto
         self._announce(changes)
         if auto is not None:  # after announcing, so "requested" always precedes the rest
-            for run in started:
+            for run in runs:
                 self._schedule(run, *auto)
-        return started
 
     def advance(self, run_id: int, status: str, conclusion: str | None = None, *,
                 failing_step: str | None = None) -> None:
@@ -233,14 +229,13 @@ class Actions:
         return True
 
     # -- the life cycle (callers hold the lock) --------------------------------------------
-    def _start(self, workflow: Workflow, client_payload: Any, actor: str | None) -> Run:
+    def _start(self, workflow: Workflow, title: str, branch: str, actor: str | None, *, event: str = EVENT,
+               inputs: dict[str, Any] | None = None, head_owner: str | None = None) -> Run:
         repo, now = workflow.repo, _now()
-        request_id = client_payload.get("request_id") if isinstance(client_payload, dict) else None
-        title = (str(request_id) if workflow.run_name_from_request_id and request_id not in (None, "")
-                 else workflow.name)
-        run = Run(next(self._ids["run"]), next(self._numbers[workflow.id]), workflow, title,
-                  repo.default_branch, _sha(repo.full_name, repo.default_branch),
-                  actor or self.state.viewer, now, now)
+        head = f"{head_owner}/{repo.name}" if head_owner else repo.full_name
+        run = Run(next(self._ids["run"]), next(self._numbers[workflow.id]), workflow, title, branch,
+                  _sha(head, branch), actor or self.state.viewer, now, now, event=event, inputs=inputs,
+                  head_owner=head_owner)
         for name in workflow.jobs:
             steps = [Step(n, i) for i, n in enumerate(("Set up job", f"Run {name}", "Complete job"), 1)]
             run.jobs.append(Job(next(self._ids["job"]), name, now, steps))
@@ -276,9 +271,11 @@ class Actions:
         run.status, run.updated_at = "in_progress", now
         changes = [Change("workflow_run", "in_progress", run.snapshot())]
         for job in run.jobs:
+            if job.status == "completed":  # kept from an earlier attempt
+                continue
             job.status, job.started_at, job.runner = "in_progress", now, True
             job.steps[0].status, job.steps[0].started_at = "in_progress", now
-            changes.append(_job_change(run, job, "in_progress"))
+            changes.append(job_change(run, job, "in_progress"))
         return changes
 
     def _complete(self, run: Run, conclusion: str, failing_step: str | None) -> list[Change]:
@@ -289,8 +286,8 @@ class Actions:
                            None)
         for job in run.jobs:
             if job.status != "completed":
-                _finish_job(job, conclusion, failing_step if job is failing_job else None, now)
-                changes.append(_job_change(run, job, "completed"))
+                finish_job(job, conclusion, failing_step if job is failing_job else None, now)
+                changes.append(job_change(run, job, "completed"))
         run.status, run.conclusion, run.updated_at = "completed", conclusion, now
         changes.append(Change("workflow_run", "completed", run.snapshot()))
         return changes
@@ -316,62 +313,8 @@ class Actions:
         self._announce(changes)
 
 
-def _job_change(run: Run, job: Job, action: str) -> Change:
-    snap = run.snapshot()
-    return Change("workflow_job", action, snap, next(j for j in snap.jobs if j.id == job.id))
-
-
-def _created(run: Run) -> list[Change]:
-    snap = run.snapshot()
-    return [Change("workflow_run", "requested", snap),
-            *(Change("workflow_job", "queued", snap, job) for job in snap.jobs)]
-
-
-def _finish_job(job: Job, conclusion: str, failing_step: str | None, now: str) -> None:
-    """Complete ``job``: steps before the decisive one succeed, it takes the job's conclusion,
-    later ones are skipped. A job no runner picked up ran no step at all."""
-    job.status, job.conclusion, job.completed_at = "completed", conclusion, now
-    main = job.steps[len(job.steps) // 2].name  # "Run <job>", between set-up and clean-up
-    decisive = None if conclusion == "success" else (failing_step or main)
-    reached = False
-    for step in job.steps:
-        step.status, step.started_at, step.completed_at = "completed", step.started_at or now, now
-        if not job.runner or reached:
-            step.conclusion = "skipped"
-        elif step.name == decisive:
-            step.conclusion, reached = conclusion, True
-        else:
-            step.conclusion = "success"
-
-
-def _bounds(text: str) -> tuple[datetime, datetime]:
-    """The span a date (a whole day) or a date-time (one second) names."""
-    text = text.strip().replace(" ", "+")  # an unencoded "+01:00" arrives as " 01:00"
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        day = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        return day, day + timedelta(days=1)
-    moment = datetime.fromisoformat(text)
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment, moment + timedelta(seconds=1)
-
-
-def _created_filter(expr: str) -> Callable[[str], bool]:
-    """GitHub's search syntax for dates: ``>=``, ``>``, ``<=``, ``<``, ``A..B`` or a bare date.
-
-    Raises ``ValueError`` for anything else, which GitHub answers with a 422.
-    """
-    def at(created: str) -> datetime:
-        return datetime.fromisoformat(created.replace("Z", "+00:00"))
-
-    op = next((op for op in (">=", "<=", ">", "<") if expr.startswith(op)), None)
-    if op is not None:
-        start, end = _bounds(expr[len(op):])
-        edge = {">=": start, ">": end, "<=": end, "<": start}[op]
-        return (lambda c: at(c) >= edge) if op.startswith(">") else (lambda c: at(c) < edge)
-    low, sep, high = expr.partition("..")
-    if not sep:
-        start, end = _bounds(expr)
-        return lambda c: start <= at(c) < end
-    lo = None if low.strip() == "*" else _bounds(low)[0]
-    hi = None if high.strip() == "*" else _bounds(high)[1]
-    return lambda c: (lo is None or at(c) >= lo) and (hi is None or at(c) < hi)
+def _title(workflow: Workflow, client_payload: Any) -> str:
+    """A dispatched run's title: ``client_payload.request_id`` under the run-name convention."""
+    request_id = client_payload.get("request_id") if isinstance(client_payload, dict) else None
+    return (str(request_id) if workflow.run_name_from_request_id and request_id not in (None, "")
+            else workflow.name)

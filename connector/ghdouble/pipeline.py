@@ -23,11 +23,12 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from . import versions
 from .apps import JWT_OPERATIONS, NOT_A_JWT, Apps, IssuedToken
 from .faults import FaultQueue
 from .records import DOCS, RecordedRequest, Reply, error
 from .routes import Routes
-from .schemas import Operation, SchemaBook
+from .schemas import DEFAULT_VERSION, Operation, SchemaBook
 from .state import Repo, State
 from .users import LEVELS, OAuthApp, People, User
 
@@ -83,9 +84,9 @@ NEEDS = {
     "issues/add-labels": ("triage", "issues=write; pull_requests=write"),
     "repos/create-dispatch-event": ("write", "contents=write"),
     "actions/cancel-workflow-run": ("write", "actions=write"),
-    # Not served by the double; listed so that serving them cannot forget who may.
     "actions/create-workflow-dispatch": ("write", "actions=write"),
     "actions/re-run-workflow": ("write", "actions=write"),
+    "actions/re-run-workflow-failed-jobs": ("write", "actions=write"),
 }
 
 
@@ -127,13 +128,14 @@ def authenticate(op: Operation | None, header: str | None, *, token: str | None,
     return Caller() if token is None else error(401, "Bad credentials", DOCS)
 
 
-def check(schemas: SchemaBook, rec: RecordedRequest, routed: bool) -> Checked:
-    """Match ``rec`` to an operation, parse its JSON body, and record any schema errors."""
+def check(schemas: SchemaBook, rec: RecordedRequest, routed: bool, version: str = DEFAULT_VERSION) -> Checked:
+    """Match ``rec`` to an operation, parse its JSON body, and record any departure from API
+    ``version``'s description of it."""
     match = schemas.match(rec.method, rec.path) if routed else None
     if match is None:
         rec.schema_errors.append(f"no such route: {rec.method} {rec.path}")
         return Checked()
-    op, params = match
+    op, params = schemas.operation(match[0].id, version), match[1]
     rec.operation_id = op.id
     checked = Checked(op, params, schemas.check_path(op, params))
     if rec.raw_body.strip():
@@ -154,9 +156,13 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
            schemas: SchemaBook, faults: FaultQueue, state: State, routes: Routes,
            apps: Apps, people: People | None = None) -> Reply | None:
     """Check the request, then pick the reply (``None`` = drop the connection)."""
-    checked = check(schemas, rec, routed)
+    asked = versions.asked(rec)
+    checked = check(schemas, rec, routed, versions.served(asked))
     op = checked.op
     doc = op.doc_url if op else DOCS
+    unsupported = versions.refusal(asked)  # read before credentials, like the other headers
+    if unsupported is not None:
+        return unsupported
     caller = authenticate(op, authorization, token=token, apps=apps, people=people)
     if isinstance(caller, Reply):
         return caller
@@ -186,7 +192,7 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
         if refused is not None:
             return refused
     try:
-        reply = routes(op.id, repo, params, rec.query, rec.body, caller.user)
+        reply = routes(op.id, repo, params, rec.query, rec.body, caller.user, version=versions.served(asked))
     except Exception as exc:  # a bug in the double: make it loud, not a hung client
         rec.schema_errors.append(f"double crashed: {exc!r}")
         return error(500, f"GitHub double error: {exc!r}", doc)

@@ -36,6 +36,8 @@ class RecordedRequest:
     status: int = 0  # 0 when the connection was dropped on purpose
     github_request_id: str | None = None  # the x-github-request-id it was answered with
     actor: str | None = None  # the login whose user token authenticated it (None: the PAT, an App, none)
+    api_version: str | None = None  # the X-GitHub-Api-Version it named (None: none; 2022-11-28 served)
+    response_errors: list[str] = field(default_factory=list)  # how the answer departed from the schema
 
 
 @dataclass

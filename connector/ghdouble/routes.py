@@ -18,10 +18,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from .action_routes import ActionRoutes, VersionedHandler
 from .actions import Actions
 from .apps import Apps, app_view, installation_view, token_view
 from .records import Reply, error
-from .run_views import job_view, run_view
+from .run_views import run_view
+from .schemas import DEFAULT_VERSION
 from .state import Issue, Repo, State, node_id
 from .users import LEVELS, People, User
 from .views import Views
@@ -61,6 +63,7 @@ class Host(Protocol):
     def people(self) -> People: ...
 
     def quota(self) -> dict[str, int]: ...
+    def job_log_url(self, job_id: int) -> str: ...
 
 
 class Routes:
@@ -84,7 +87,6 @@ class Routes:
             "apps/get-repo-installation": self._repo_installation,
             "actions/list-workflow-runs-for-repo": self._list_runs,
             "actions/get-workflow-run": self._get_run,
-            "actions/list-jobs-for-workflow-run": self._list_jobs,
             "actions/cancel-workflow-run": self._cancel_run,
         }
         self.app_table: dict[str, AppHandler] = {
@@ -106,11 +108,20 @@ class Routes:
             "orgs/get-membership-for-authenticated-user": self._get_user_membership,
             "teams/get-membership-for-user-in-org": lambda user, p, _q, _b: self._team_membership(user, p),
         }
+        # Workflows and their files, workflow_dispatch, re-runs, jobs and their logs (action_routes).
+        more = ActionRoutes(host, self._page)
+        self.table.update(more.table)
+        self.acting.update(more.acting)
+        # Operations whose answer depends on the API version the request asked for.
+        self.versioned: dict[str, VersionedHandler] = more.versioned
 
     def __call__(self, op_id: str, repo: Repo | None, params: dict[str, str],
-                 query: dict[str, str], body: Any, user: User | None = None) -> Reply:
-        """Run operation ``op_id`` (for ``user`` when a user token made the call); an operation
-        without a handler raises ``KeyError``."""
+                 query: dict[str, str], body: Any, user: User | None = None, *,
+                 version: str = DEFAULT_VERSION) -> Reply:
+        """Run operation ``op_id`` (for ``user`` when a user token made the call, in API
+        ``version``); an operation without a handler raises ``KeyError``."""
+        if repo is not None and op_id in self.versioned:
+            return self.versioned[op_id](repo, params, query, body, user, version)
         if user is not None and op_id in self.user_table:
             return self.user_table[op_id](user, params, query, body)
         if repo is None:  # not under /repos/{owner}/{repo}
@@ -241,18 +252,6 @@ class Routes:
         with self._host.state.lock:
             return Reply(200, run_view(run, self._host.views))
 
-    def _list_jobs(self, repo: Repo, p: dict[str, str], q: dict[str, str], _b: Any) -> Reply:
-        run = self._host.actions.find(repo, p["run_id"])
-        if run is None:
-            return error(404, "Not Found")
-        # One attempt per run, so ``filter=latest`` and ``filter=all`` list the same jobs.
-        reply = self._page(run.jobs, f"/repos/{repo.full_name}/actions/runs/{run.id}/jobs", q)
-        with self._host.state.lock:
-            views = self._host.views
-            reply.body = {"total_count": len(run.jobs),
-                          "jobs": [job_view(job, run, views) for job in reply.body]}
-        return reply
-
     def _cancel_run(self, repo: Repo, p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
         run = self._host.actions.find(repo, p["run_id"])
         if run is None:
@@ -321,10 +320,12 @@ class Routes:
                 "avatar_url": f"https://avatars.githubusercontent.com/u/{uid}?v=4", "description": None}
 
     def _get_rate_limit(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
-        """The core quota as the headers of the last answer reported it; GitHub lists more
-        resources, which nothing here uses."""
+        """The core quota as the headers of the last answer reported it, and an untouched search
+        quota; GitHub lists more resources, which nothing here uses."""
         core = self._host.quota()
-        return Reply(200, {"resources": {"core": core}, "rate": core})
+        # GitHub always lists the search quota too (the schema requires it): 30 a minute, unused.
+        search = {"limit": 30, "remaining": 30, "reset": core["reset"], "used": 0}
+        return Reply(200, {"resources": {"core": core, "search": search}, "rate": core})
 
     def _get_app(self, _p: dict[str, str], _q: dict[str, str], _b: Any) -> Reply:
         apps = self._host.apps

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .actions import EVENT, Change, Job, Run, Workflow
+from .run_model import Change, Job, Run, Workflow
 from .state import HTML, _sha, node_id
 from .views import Views
 
@@ -33,29 +33,32 @@ def run_view(run: Run, views: Views) -> dict[str, Any]:
     api, html = f"{views.api}/repos/{repo.full_name}", f"{HTML}/{repo.full_name}"
     u, check_suite = f"{api}/actions/runs/{run.id}", run.id + 8_000_000_000
     actor = views.user(run.actor)
+    # A fork's run comes from the fork: its head repository is the fork, not the base repository.
+    head = views.repo(repo, owner=run.head_owner) if run.head_owner else views.repo(repo)
     return {
         "id": run.id, "name": run.workflow.name, "node_id": node_id("WorkflowRun", run.id),
         "check_suite_id": check_suite, "check_suite_node_id": node_id("CheckSuite", check_suite),
         "head_branch": run.head_branch, "head_sha": run.head_sha,
-        "path": run.workflow.path, "run_number": run.number, "run_attempt": 1,
-        "referenced_workflows": [], "event": EVENT,
+        "path": run.workflow.path, "run_number": run.number, "run_attempt": run.attempt,
+        "referenced_workflows": [], "event": run.event,
         "display_title": run.display_title, "status": run.status, "conclusion": run.conclusion,
         "workflow_id": run.workflow.id, "url": u, "html_url": f"{html}/actions/runs/{run.id}",
         "pull_requests": [], "created_at": run.created_at, "updated_at": run.updated_at,
-        "actor": actor, "triggering_actor": actor, "run_started_at": run.created_at,
+        "actor": actor, "run_started_at": run.started_at or run.created_at,
+        "triggering_actor": views.user(run.triggering_actor) if run.triggering_actor else actor,
         "jobs_url": f"{u}/jobs", "logs_url": f"{u}/logs",
         "check_suite_url": f"{api}/check-suites/{check_suite}",
         "artifacts_url": f"{u}/artifacts", "cancel_url": f"{u}/cancel", "rerun_url": f"{u}/rerun",
-        "previous_attempt_url": None,
+        "previous_attempt_url": f"{u}/attempts/{run.attempt - 1}" if run.attempt > 1 else None,
         "workflow_url": f"{api}/actions/workflows/{run.workflow.id}",
         "head_commit": {
             "id": run.head_sha, "tree_id": _sha(run.head_sha, "tree"),
             "message": f"Update {run.head_branch}", "timestamp": repo.created_at,
-            "author": {"name": repo.owner, "email": f"{repo.owner}@users.noreply.github.com"},
+            "author": {"name": run.head_owner or repo.owner,
+                       "email": f"{run.head_owner or repo.owner}@users.noreply.github.com"},
             "committer": {"name": "GitHub", "email": "noreply@github.com"},
         },
-        "repository": views.repo(repo), "head_repository": views.repo(repo),
-        "head_repository_id": repo.id,
+        "repository": views.repo(repo), "head_repository": head, "head_repository_id": head["id"],
     }
 
 
@@ -65,7 +68,7 @@ def job_view(job: Job, run: Run, views: Views) -> dict[str, Any]:
     runner = _RUNNER if job.runner else dict.fromkeys(_RUNNER)
     return {
         "id": job.id, "run_id": run.id, "run_url": f"{api}/actions/runs/{run.id}",
-        "run_attempt": 1, "node_id": node_id("WorkflowJob", job.id), "head_sha": run.head_sha,
+        "run_attempt": job.attempt, "node_id": node_id("WorkflowJob", job.id), "head_sha": run.head_sha,
         "url": f"{api}/actions/jobs/{job.id}",
         "html_url": f"{html}/actions/runs/{run.id}/job/{job.id}",
         "status": job.status, "conclusion": job.conclusion, "created_at": job.created_at,

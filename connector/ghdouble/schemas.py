@@ -9,6 +9,10 @@ payloads the double sends are checked against the same description's webhook sch
 OpenAPI 3.0 schemas are "almost Draft 4": the one construct that changes meaning is
 ``nullable: true``, which we rewrite to ``anyOf: [schema, {type: null}]`` before handing
 the schema to :class:`jsonschema.Draft4Validator`.
+
+Each REST API version has its own description of the same operations (``versions``: the default
+2022-11-28 and 2026-03-10, which removed fields such as a pull request's ``merge_commit_sha``);
+a request is checked against the version it asked for, and so is the answer it gets.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from typing import Any
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-__all__ = ["SUBSET_PATH", "Operation", "SchemaBook", "load_schemas", "to_jsonschema"]
+__all__ = ["DEFAULT_VERSION", "SUBSET_PATH", "Operation", "SchemaBook", "load_schemas", "to_jsonschema"]
 
 SUBSET_PATH = Path(__file__).with_name("github-rest-subset.json")
+DEFAULT_VERSION = "2022-11-28"  # what GitHub serves a request without X-GitHub-Api-Version
+# Sections of the subset describing the operations as a calendar version has them.
+_VERSION_SECTIONS = {"2026-03-10": "operations_2026_03_10"}
 
 # Keys whose value is a mapping of *names* to schemas (names must not be rewritten).
 _NAMED_SCHEMAS = ("properties", "patternProperties", "definitions")
@@ -124,6 +131,13 @@ class SchemaBook:
         self.operations: dict[str, Operation] = {}
         for op_id, entry in document["operations"].items():
             self.operations[op_id] = self._build(op_id, entry)
+        # Each API version's description of the same operations; the default one is ``operations``.
+        self.versions: dict[str, dict[str, Operation]] = {DEFAULT_VERSION: self.operations}
+        for version, section in _VERSION_SECTIONS.items():
+            if section in document:
+                self.versions[version] = {op_id: self._build(op_id, entry)
+                                          for op_id, entry in document[section].items()}
+        self._validators: dict[tuple[str, str, str], Draft4Validator] = {}  # answers checked per request
         # Payload schemas by (X-GitHub-Event, action); ``ping`` has no action.
         self.webhooks: dict[tuple[str, str | None], dict[str, Any]] = {}
         for entry in document.get("webhooks", {}).values():
@@ -141,6 +155,8 @@ class SchemaBook:
         raw = entry["operation"]
         template = entry["path"]
         pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        # A file's {path} (repos/get-content) spans directories: GitHub takes its slashes as they are.
+        pattern = pattern.replace("/(?P<path>[^/]+)", "/(?P<path>.*)")
         op = Operation(
             id=op_id,
             method=entry["method"].upper(),
@@ -167,6 +183,10 @@ class SchemaBook:
             if content and "schema" in content:
                 op.responses[status] = to_jsonschema(content["schema"])
         return op
+
+    def operation(self, op_id: str, version: str = DEFAULT_VERSION) -> Operation:
+        """``op_id`` as API ``version`` describes it (the default description if that version has none)."""
+        return self.versions.get(version, self.operations).get(op_id) or self.operations[op_id]
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         for op in self._routes:
@@ -207,12 +227,15 @@ class SchemaBook:
                     errors.append(github_message(error))
         return errors
 
-    def check_response(self, op_id: str, status: int, body: Any) -> list[str]:
-        """Errors of ``body`` against GitHub's schema for ``op_id``/``status`` (tests use this)."""
-        schema = self.operations[op_id].responses.get(str(status))
+    def check_response(self, op_id: str, status: int, body: Any, version: str = DEFAULT_VERSION) -> list[str]:
+        """Errors of ``body`` against GitHub's schema for ``op_id``/``status`` in API ``version``."""
+        schema = self.operation(op_id, version).responses.get(str(status))
         if schema is None:
             return [f"{op_id} documents no JSON response for status {status}"]
-        return _all_errors(schema, body)
+        key = (version, op_id, str(status))
+        validator = self._validators.get(key) or self._validators.setdefault(key, Draft4Validator(schema))
+        return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}"
+                for e in validator.iter_errors(body)]
 
     def check_webhook(self, event: str, action: str | None, payload: Any) -> list[str]:
         """Errors of a webhook ``payload`` against GitHub's schema for ``event``/``action``."""

@@ -10,7 +10,7 @@ whether GitHub would have accepted it.
 This module is the one object tests hold: ``GitHubDouble`` starts and stops the server,
 seeds and inspects state, injects faults and exposes the request log. The work is done
 elsewhere: ``wire`` (HTTP), ``pipeline`` (GitHub's order of checks), ``routes`` (the
-operations), ``apps`` (GitHub App JWTs and installation tokens), ``users`` (people, their
+operations), ``graphql`` (``POST /graphql``, checked against GitHub's GraphQL schema), ``apps`` (GitHub App JWTs and installation tokens), ``users`` (people, their
 permissions and user tokens), ``web_flow`` (github.com's ``/login/oauth``, where people sign in),
 ``actions`` (workflow runs a dispatch starts), ``hooks`` (webhooks about them), ``faults`` and
 ``records``. Stdlib HTTP (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, Content-Length
@@ -28,10 +28,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from . import wire
+from . import versions, wire
 from .actions import Actions, Change
+from .actions_seeding import ActionsSeeding
 from .apps import Apps
 from .faults import FaultQueue, forbidden, primary_rate_limit, secondary_rate_limit
+from .graphql import GraphQL
 from .hooks import Delivery, Hooks
 from .pipeline import decide
 from .records import DOCS, RecordedRequest, Recorder
@@ -48,7 +50,7 @@ __all__ = ["Delivery", "GitHubDouble", "RecordedRequest", "UserToken"]
 _ZEN = "Design for failure."  # ping's "zen", one of GitHub's rotating sayings
 
 
-class GitHubDouble:
+class GitHubDouble(ActionsSeeding):
     """Fake api.github.com (or GHES with ``prefix="/api/v3"``) serving a small REST subset."""
 
     def __init__(self, token: str | None = "test-token", prefix: str = "", latency: float = 0.0,
@@ -69,6 +71,7 @@ class GitHubDouble:
         # None plays a fine-grained token, which has no scopes to report.
         self.oauth_scopes: str | None = None
         self._routes = Routes(self)
+        self._graphql = GraphQL(self, self._faults)  # POST /graphql (graphql)
         self._server: wire.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -84,6 +87,7 @@ class GitHubDouble:
         return self
 
     def stop(self) -> None:
+        self._stop_storage()  # the job logs' storage host (actions_seeding), if it was started
         server = self._server
         if server is None:
             return
@@ -169,6 +173,26 @@ class GitHubDouble:
         return self.state.add_issue(owner, name, title=title, user=user, state=state,
                                     labels=labels, body=body)
 
+    def set_pull_details(self, owner: str, name: str, number: int, **details: Any) -> None:
+        """Set a pull request's ``body`` and facts (``PullFacts.set``: author_association, additions,
+        deletions, files, mergeable, merge_state_status, requested_reviewers, requested_teams)."""
+        self.state.set_pull_details(owner, name, number, **details)
+
+    def add_review(self, owner: str, name: str, number: int, login: str, state: str) -> None:
+        """``login`` reviews: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED (see ``pull_facts``)."""
+        self.state.add_review(owner, name, number, login, state)
+
+    def add_check_run(self, owner: str, name: str, number: int, check: str, status: str = "completed",
+                      conclusion: str | None = "success") -> None:
+        """A check run on the head commit (the latest per name counts); no conclusion unless completed."""
+        self.state.add_check(owner, name, number, check_run=check, state=status,
+                             conclusion=conclusion if status.upper() == "COMPLETED" else None)
+
+    def add_commit_status(self, owner: str, name: str, number: int, context: str, state: str,
+                          description: str | None = None) -> None:
+        """A commit status (success, pending, failure, error) on the head commit, latest per context."""
+        self.state.add_check(owner, name, number, status_context=context, state=state, description=description)
+
     def _issue(self, owner: str, name: str, number: int) -> tuple[Repo, Issue]:
         repo = self.state.repo(owner, name)
         if number not in repo.issues:
@@ -201,15 +225,23 @@ class GitHubDouble:
 
     # -- GitHub Actions and webhooks -------------------------------------------------------
     def add_workflow(self, owner: str, repo: str, name: str, *, types: list[str] | None = None,
-                     jobs: list[str] | None = None, run_name_from_request_id: bool = True) -> int:
+                     jobs: list[str] | None = None, run_name_from_request_id: bool = True,
+                     dispatch_inputs: Mapping[str, Mapping[str, Any]] | None = None,
+                     workflow_file: str | None = None, file_name: str | None = None) -> int:
         """A workflow run by ``repository_dispatch`` of ``types`` (``None`` = every type); its id.
 
         ``jobs`` are job names (default ``["build"]``), each with the steps "Set up job",
         "Run <job>" and "Complete job". With ``run_name_from_request_id`` a run is titled with
         the dispatch's ``client_payload.request_id`` (``run-name:``), else with ``name``.
+        ``dispatch_inputs`` ({name: {type, required, default, options, description}}; ``{}``: no
+        inputs) also makes it a ``workflow_dispatch`` workflow. ``workflow_file`` is the YAML text
+        instead (its ``on:``, ``jobs:`` and ``run-name:`` then count); ``file_name`` names the
+        file under ``.github/workflows/`` (default: from ``name``). See ``actions_seeding``.
         """
         return self.actions.add_workflow(self.state.repo(owner, repo), name, types=types, jobs=jobs,
-                                         run_name_from_request_id=run_name_from_request_id).id
+                                         run_name_from_request_id=run_name_from_request_id,
+                                         dispatch_inputs=dispatch_inputs, workflow_file=workflow_file,
+                                         file_name=file_name).id
 
     def delay_run_starts(self, seconds: float) -> None:
         """From now on, runs appear ``seconds`` after their dispatch (GitHub takes a moment), so a
@@ -457,13 +489,17 @@ class GitHubDouble:
         if is_web_path(rec.path) and (not self.prefix or not routed):  # github.com's pages, not the API
             self._serve_web(h, rec)
             return
-        reply = decide(rec, routed, h.headers.get("authorization"), token=self.token,
-                       schemas=self.schemas, faults=self._faults, state=self.state,
-                       routes=self._routes, apps=self.apps, people=self.people)
+        if self._graphql.serves(rec, routed):
+            reply = self._graphql.answer(rec, h.headers.get("authorization"))
+        else:
+            reply = decide(rec, routed, h.headers.get("authorization"), token=self.token,
+                           schemas=self.schemas, faults=self._faults, state=self.state,
+                           routes=self._routes, apps=self.apps, people=self.people)
         if reply is None:  # dropped on purpose
             self._recorder.dropped(rec)
             wire.hang_up(h)
             return
+        reply = versions.finish(rec, reply, self.schemas)  # the API version's shape, checked
         if self.latency:
             time.sleep(self.latency)
         raw = isinstance(reply.body, bytes)  # a garbled answer (fault injection), sent as it is

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["DEFAULT_LABELS", "HTML", "Comment", "Issue", "Label", "Pull", "Repo", "State"]
+from .pull_facts import PullFacts
+
+__all__ = ["DEFAULT_LABELS", "HTML", "Comment", "Issue", "Label", "Pull", "Repo", "State", "head_sha"]
 
 HTML = "https://github.com"
 _EPOCH = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
@@ -48,6 +50,12 @@ def _sha(*parts: object) -> str:
     return hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()
 
 
+def head_sha(repo: Repo, issue: Issue) -> str:
+    """The pull request's head commit (deterministic, as every SHA of the double)."""
+    assert issue.pull is not None
+    return _sha(repo.full_name, issue.number, issue.pull.head_ref)
+
+
 @dataclass
 class Label:
     id: int
@@ -72,6 +80,7 @@ class Pull:
     base_ref: str
     draft: bool = False
     merged_at: str | None = None
+    facts: PullFacts = field(default_factory=PullFacts)  # reviews, checks, size (pull_facts)
 
 
 @dataclass
@@ -213,6 +222,41 @@ class State:
                               merged_at=issue.closed_at if merged else None)
             self.user_id(issue.pull.head_owner)
             return issue.number
+
+    def pull(self, owner: str, name: str, number: int) -> tuple[Repo, Issue, Pull]:
+        """Pull request ``number`` (KeyError if there is none, or it is a plain issue)."""
+        repo = self.repo(owner, name)
+        issue = repo.issues.get(number)
+        if issue is None or issue.pull is None:
+            raise KeyError(f"no pull request #{number} in {repo.full_name}")
+        return repo, issue, issue.pull
+
+    def set_pull_details(self, owner: str, name: str, number: int, *, body: str | None = None,
+                         **facts: Any) -> None:
+        """Set the body and any of ``PullFacts.set``'s facts of pull request ``number``."""
+        with self.lock:
+            _, issue, pull = self.pull(owner, name, number)
+            pull.facts.set(**facts)
+            issue.body = body if body is not None else issue.body
+            issue.updated_at = self.tick()
+
+    def add_review(self, owner: str, name: str, number: int, login: str, state: str) -> None:
+        with self.lock:
+            _, issue, pull = self.pull(owner, name, number)
+            self.user_id(login)
+            issue.updated_at = self.tick()
+            pull.facts.review(login, state, issue.updated_at)
+
+    def add_check(self, owner: str, name: str, number: int, *, check_run: str | None = None,
+                  status_context: str | None = None, state: str, conclusion: str | None = None,
+                  description: str | None = None) -> None:
+        """A check run (``state`` is its status) or a commit status on the head commit."""
+        with self.lock:
+            facts = self.pull(owner, name, number)[2].facts
+            if check_run is not None:
+                facts.check_run(check_run, state, conclusion, self.tick())
+            if status_context is not None:
+                facts.status(status_context, state, description, self.tick())
 
     def add_labels(self, repo: Repo, issue: Issue, items: Iterable[Any]) -> list[Label]:
         """Apply labels (creating unknown ones) or park ``suggest: true`` items; all labels back."""

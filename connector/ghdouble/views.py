@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .state import HTML, Comment, Issue, Label, Repo, State, _sha, node_id
+from .state import HTML, Comment, Issue, Label, Repo, State, _sha, head_sha, node_id
 
 __all__ = ["Views"]
 
@@ -93,7 +93,7 @@ class Views:
         pr = issue.pull
         assert pr is not None
         n, api = issue.number, f"{self.api}/repos/{repo.full_name}"
-        head_sha, html = _sha(repo.full_name, n, pr.head_ref), f"{HTML}/{repo.full_name}/pull/{n}"
+        sha, html, facts = head_sha(repo, issue), f"{HTML}/{repo.full_name}/pull/{n}", pr.facts
         merge_sha = _sha(repo.full_name, n, "merge") if pr.merged_at else None
 
         def side(owner: str, ref: str, sha: str) -> dict[str, Any]:
@@ -107,33 +107,35 @@ class Views:
             "title": issue.title, "user": self.user(issue.user), "body": issue.body,
             "created_at": issue.created_at, "updated_at": issue.updated_at,
             "closed_at": issue.closed_at, "merged_at": pr.merged_at, "merge_commit_sha": merge_sha,
-            "assignee": None, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+            "assignee": None, "assignees": [],
+            "requested_reviewers": [self.user(login) for login in facts.requested_reviewers],
+            "requested_teams": [self.team(repo.owner, slug) for slug in facts.requested_teams],
             "labels": self._labels(repo, issue), "milestone": None, "draft": pr.draft,
             "commits_url": f"{api}/pulls/{n}/commits",
             "review_comments_url": f"{api}/pulls/{n}/comments",
             "review_comment_url": f"{api}/pulls/comments{{/number}}",
-            "comments_url": f"{api}/issues/{n}/comments", "statuses_url": f"{api}/statuses/{head_sha}",
-            "head": side(pr.head_owner, pr.head_ref, head_sha),
+            "comments_url": f"{api}/issues/{n}/comments", "statuses_url": f"{api}/statuses/{sha}",
+            "head": side(pr.head_owner, pr.head_ref, sha),
             "base": side(repo.owner, pr.base_ref, _sha(repo.full_name, pr.base_ref)),
             "_links": {k: {"href": v} for k, v in (
                 ("self", f"{api}/pulls/{n}"), ("html", html), ("issue", f"{api}/issues/{n}"),
                 ("comments", f"{api}/issues/{n}/comments"),
                 ("review_comments", f"{api}/pulls/{n}/comments"),
                 ("review_comment", f"{api}/pulls/comments{{/number}}"),
-                ("commits", f"{api}/pulls/{n}/commits"), ("statuses", f"{api}/statuses/{head_sha}"))},
-            "author_association": self._association(repo, issue.user),
+                ("commits", f"{api}/pulls/{n}/commits"), ("statuses", f"{api}/statuses/{sha}"))},
+            "author_association": self.association(repo, issue),
             "auto_merge": None, "active_lock_reason": None,
         }
         if full:
             is_open = issue.state == "open"
+            mergeable = {"MERGEABLE": True, "CONFLICTING": False}.get(facts.mergeable_now(is_open))
             data.update({
-                "merged": pr.merged_at is not None, "mergeable": True if is_open else None,
-                "rebaseable": True if is_open else None,
-                "mergeable_state": ("draft" if pr.draft else "clean") if is_open else "unknown",
+                "merged": pr.merged_at is not None, "mergeable": mergeable, "rebaseable": mergeable,
+                "mergeable_state": facts.merge_state_status(is_open=is_open, draft=pr.draft).lower(),
                 "merged_by": self.user(repo.owner) if pr.merged_at else None,
                 "comments": len(issue.comments), "review_comments": 0,
-                "maintainer_can_modify": False, "commits": 1, "additions": 10, "deletions": 2,
-                "changed_files": 1,
+                "maintainer_can_modify": False, "commits": 1, "additions": facts.additions,
+                "deletions": facts.deletions, "changed_files": len(facts.files),
             })
         return data
 
@@ -150,7 +152,7 @@ class Views:
             "comments": len(issue.comments), "created_at": issue.created_at,
             "updated_at": issue.updated_at, "closed_at": issue.closed_at,
             "closed_by": self.user(repo.owner) if issue.closed_at else None,
-            "author_association": self._association(repo, issue.user), "active_lock_reason": None,
+            "author_association": self.association(repo, issue), "active_lock_reason": None,
             "body": issue.body, "timeline_url": f"{api}/issues/{n}/timeline",
             "performed_via_github_app": None,
             "state_reason": "completed" if issue.closed_at and not issue.pull else None,
@@ -177,6 +179,22 @@ class Views:
             "performed_via_github_app": None,
             "reactions": self._reactions(f"{api}/issues/comments/{comment.id}/reactions"),
         }
+
+    def team(self, org: str, slug: str) -> dict[str, Any]:
+        """A team of ``org`` as GitHub's ``team-simple`` (the double has no team store: named by slug)."""
+        tid = int(_sha("team", org.lower(), slug.lower())[:7], 16)
+        return {"id": tid, "node_id": node_id("Team", tid), "url": f"{self.api}/teams/{tid}",
+                "members_url": f"{self.api}/teams/{tid}/members{{/member}}", "name": slug, "slug": slug,
+                "description": None, "privacy": "closed", "notification_setting": "notifications_enabled",
+                "permission": "pull", "repositories_url": f"{self.api}/teams/{tid}/repos",
+                "html_url": f"{HTML}/orgs/{org}/teams/{slug}", "type": "organization",
+                "organization_id": self.state.user_id(org)}
+
+    @classmethod
+    def association(cls, repo: Repo, issue: Issue) -> str:
+        """The issue's author's association: as a test set it on a pull request, else derived."""
+        chosen = issue.pull.facts.author_association if issue.pull else None
+        return chosen or cls._association(repo, issue.user)
 
     @staticmethod
     def _association(repo: Repo, login: str) -> str:
