@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     new_key = keys_commands.add_parser("new", help="print a fresh random key, once, and its keys-file entry")
     new_key.add_argument("name", help="a name for the key, shown in logs and comment footers")
     new_key.add_argument("--scopes", required=True,
-                         help="comma-separated scopes out of prs:read, prs:write, dispatch, runs:read, runs:cancel")
+                         help="comma-separated scopes out of prs:read, prs:write, dispatch, runs:read, runs:write, runs:cancel")
     new_key.add_argument("--repos", default="", help="optional comma-separated owner/repo or owner/* patterns")
     oauth = commands.add_parser("oauth", help="OAuth clients and sign-ins of the embedded authorization server")
     oauth_commands = oauth.add_subparsers(dest="oauth_command", required=True)

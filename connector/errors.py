@@ -21,6 +21,8 @@ their own) group the errors callers catch; GitHub's errors fall into three, by w
     ├── NotAPullRequest (422 not_a_pull_request)
     ├── UnknownLabel (422 unknown_label)
     ├── UnknownEvent (422 unknown_event)       ── an event_type outside the operator's event catalog
+    ├── WorkflowNotDispatchable (422 workflow_not_dispatchable) ── no workflow_dispatch trigger, or outside the catalog
+    ├── SecretInInput (422 secret_in_input)     ── a write's text holds something shaped like a credential
     ├── IdempotencyKeyReused (422 idempotency_key_reused) ── a request_id reused for another request
     ├── RateLimited (429 rate_limited)          ── the connector's own limit for the key or address
     ├── MissingApiKeyConfig (503 missing_api_key_config) ┐ the actions gateway's codes, kept on /v1/dispatch
@@ -80,6 +82,8 @@ __all__ = [
     "NotAPullRequest",
     "UnknownLabel",
     "UnknownEvent",
+    "WorkflowNotDispatchable",
+    "SecretInInput",
     "IdempotencyKeyReused",
     "GitHubValidation",
     "RateLimited",
@@ -230,6 +234,14 @@ class UnknownEvent(ConnectorError):
     status, code, title = 422, "unknown_event", "Unprocessable Content"
 
 
+class WorkflowNotDispatchable(ConnectorError):
+    status, code, title = 422, "workflow_not_dispatchable", "Unprocessable Content"
+
+
+class SecretInInput(ConnectorError):
+    status, code, title = 422, "secret_in_input", "Unprocessable Content"
+
+
 class IdempotencyKeyReused(ConnectorError):
     status, code, title = 422, "idempotency_key_reused", "Unprocessable Content"
 
@@ -322,6 +334,8 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     NotAPullRequest,
     UnknownLabel,
     UnknownEvent,
+    WorkflowNotDispatchable,
+    SecretInInput,
     IdempotencyKeyReused,
     GitHubValidation,
     RateLimited,

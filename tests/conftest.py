@@ -202,6 +202,9 @@ def make_settings(github_double: GitHubDouble) -> Callable[..., Settings]:
             github_timeout=2,
             public_base_url="https://connector.example.com",
             validate_responses=True,  # off in production; here every response is checked against the spec
+            # The double's pull requests are by CONTRIBUTORs of a public repository, which lockdown (on by
+            # default there) would withhold; tests/test_get_pull_request.py and test_job_logs.py turn it on.
+            lockdown="off",
             audit_log=AUDIT_LOG,
         )
         values.update(overrides)

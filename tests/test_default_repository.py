@@ -38,3 +38,13 @@ def test_without_a_default_null_is_still_refused(make_client, double):
     answer = make_client().post("/chatgpt/prs/list", json={"owner": None, "repo": None})
     assert answer.status_code == 400 and answer.json()["errors"][0]["path"] == "$.owner"
     assert double.requests == []
+
+
+def test_a_null_owner_or_repo_means_left_out_and_the_default_applies(make_client, double):
+    """owner and repo go together, but a null one is a field left out, not half a repository."""
+    client = make_client(default_repo=(OWNER, REPO))
+
+    for body in ({"repo": None}, {"owner": None}, {"owner": None, "repo": None}):
+        response = client.post("/chatgpt/prs/list", json=body)
+        assert response.status_code == 200, (body, response.text)
+        assert response.json()["repository"] == f"{OWNER}/{REPO}"

@@ -165,8 +165,8 @@ def test_an_app_without_actions_write_fails_only_the_cancel_line(app_environ, do
 
     assert statuses(checks)[f"{OWNER}/{REPO}: read workflow runs"] == "ok"
     assert statuses(checks)[f"{OWNER}/{REPO}: repository_dispatch"] == "ok"
-    assert statuses(checks)[f"{OWNER}/{REPO}: cancel workflow runs"] == "fail"
-    assert "actions: write" in details(checks)[f"{OWNER}/{REPO}: cancel workflow runs"]
+    assert statuses(checks)[f"{OWNER}/{REPO}: cancel, rerun, workflow_dispatch"] == "fail"
+    assert "actions: write" in details(checks)[f"{OWNER}/{REPO}: cancel, rerun, workflow_dispatch"]
 
 
 def test_an_app_not_installed_on_the_repository_fails_with_the_hint(app_environ, double):

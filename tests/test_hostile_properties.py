@@ -34,6 +34,11 @@ VALID: dict[str, dict[str, Any]] = {
     "get_workflow_run": {"run_id": 1},
     "get_dispatch_status": {"request_id": "r-4"},
     "cancel_workflow_run": {"run_id": 1, "request_id": "r-5"},
+    "get_pull_request": {"number": 1, "max_files": 5},
+    "get_job_logs": {"run_id": 1, "tail_lines": 10},
+    "rerun_workflow_run": {"run_id": 1, "failed_only": True, "request_id": "r-6"},
+    "dispatch_workflow": {"workflow": "deploy.yml", "ref": "main", "inputs": {"environment": "staging"},
+                          "request_id": "r-7"},
 }
 NOT_TEXT = st.sampled_from(["\ud800", "\udfff", "\udc00\ud800", "\x00"])
 ORDINARY = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)

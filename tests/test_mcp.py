@@ -145,8 +145,9 @@ def test_tools_list_over_streamable_http_is_a_view_of_the_served_spec(make_setti
         writes = op["x-openai-isConsequential"]
         # MCP's defaults are left unsaid: a write is neither read-only nor idempotent unless it says so.
         assert bool(tool.annotations.read_only_hint) is (not writes)
-        if writes:
-            assert tool.annotations.destructive_hint is False
+        if writes:  # only what can stop something a person started is destructive
+            assert tool.annotations.destructive_hint is op.get("x-connector-destructive", False)
+            assert tool.annotations.destructive_hint is (name == "cancel_workflow_run")
             assert bool(tool.annotations.idempotent_hint) is op.get("x-connector-idempotent", False)
 
 
@@ -163,7 +164,7 @@ def test_tools_list_stays_within_700_characters_per_tool(make_settings, double, 
 
         tools = run(listed)
     wire = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
-    assert len(tools) == 9
+    assert len(tools) == 13
     assert len(json.dumps(wire, separators=(",", ":"))) / len(tools) <= 700
 
 
@@ -197,8 +198,8 @@ def test_read_only_mode_lists_no_write_tool_and_refuses_calling_one(make_setting
                 return names
 
         names = run(scenario)
-    assert names == {"list_pull_requests", "list_dispatch_events", "list_workflow_runs", "get_workflow_run",
-                     "get_dispatch_status"}
+    assert names == {"list_pull_requests", "get_pull_request", "list_dispatch_events", "list_workflow_runs",
+                     "get_workflow_run", "get_job_logs", "get_dispatch_status"}
     assert double.requests == []
 
 
@@ -223,6 +224,9 @@ def seed(double) -> None:
     double.add_pull(OWNER, REPO, title="Fix", head="fix")  # 1
     double.add_issue(OWNER, REPO, title="Just an issue")  # 2
     double.add_workflow(OWNER, REPO, "Deploy", jobs=["build", "deploy"])
+    double.add_workflow(OWNER, REPO, "Release", file_name="release.yml", workflow_file=(
+        "on:\n  workflow_dispatch:\n    inputs:\n      channel: {type: choice, options: [beta, stable], required: true}\n"
+        "jobs:\n  release: {runs-on: ubuntu-latest, steps: [{run: ./release.sh}]}\n"))
     # One run to read and cancel (ids restart with every reset, so it is always SEEDED_RUN).
     seeded = requests.post(f"{double.url}/repos/{OWNER}/{REPO}/dispatches", timeout=10,
                            json={"event_type": "deploy", "client_payload": {"request_id": "seeded-1"}},
@@ -257,6 +261,15 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("cancel_workflow_run", {**REPO_ARGS, "run_id": SEEDED_RUN}),
     ("cancel_workflow_run", {**REPO_ARGS, "run_id": 987654}),  # not_found
     ("cancel_workflow_run", {**REPO_ARGS, "run_id": 987654, "extra": 1}),  # validation_error
+    ("get_pull_request", {**REPO_ARGS, "number": 1}),
+    ("get_pull_request", {**REPO_ARGS, "number": 2}),  # not_a_pull_request
+    ("get_job_logs", {**REPO_ARGS, "run_id": SEEDED_RUN, "failed_only": False}),  # queued: nothing to read yet
+    ("rerun_workflow_run", {**REPO_ARGS, "run_id": SEEDED_RUN, "dry_run": True}),
+    ("rerun_workflow_run", {**REPO_ARGS, "run_id": SEEDED_RUN, "request_id": "mcp-3"}),  # not completed: refused
+    ("dispatch_workflow", {**REPO_ARGS, "workflow": "release.yml", "ref": "main", "inputs": {"channel": "beta"},
+                           "request_id": "mcp-4"}),
+    ("dispatch_workflow", {**REPO_ARGS, "workflow": "release.yml", "ref": "main", "inputs": {"channel": "nightly"},
+                           "request_id": "mcp-5"}),  # validation_error: not one of the options
 ]
 # Values that are the clock's, or GitHub's per request, not the operation's.
 VOLATILE = {"created_at", "updated_at", "seconds_since_dispatch", "github_request_id"}
@@ -512,7 +525,7 @@ def test_tools_list_shows_a_key_only_the_tools_its_scopes_allow(make_settings, d
 
         reader, full = run(names_for, reader_key), run(names_for, API_KEY)
 
-    assert reader == {"list_pull_requests", "list_workflow_runs", "get_workflow_run"}
+    assert reader == {"list_pull_requests", "get_pull_request", "list_workflow_runs", "get_workflow_run", "get_job_logs"}
     everything = tools_from_document(advertised_document(document_for(has_default_repo=False)))
     assert full == {tool.name for tool in everything}
 
@@ -550,7 +563,7 @@ def test_stdio_lists_tools_before_the_app_is_built_and_ends_with_its_error_if_it
         process.kill()
         errors = process.stderr.read()
 
-    assert len(answers[1]["result"]["tools"]) == 9
+    assert len(answers[1]["result"]["tools"]) == 13
     assert status == 2 and "could not start" in errors and "the app cannot be built here" in errors
 
 

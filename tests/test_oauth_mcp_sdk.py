@@ -87,7 +87,7 @@ def test_the_mcp_sdk_client_signs_in_by_itself_and_calls_tools(make_settings, do
 
     assert storage.client is not None and storage.tokens is not None
     # The SDK asks for the scopes the 401's challenge named (every scope on /mcp); the key has them all.
-    assert set(storage.tokens.scope.split()) == {"prs:read", "prs:write", "dispatch", "runs:read", "runs:cancel"}
+    assert set(storage.tokens.scope.split()) == {"prs:read", "prs:write", "dispatch", "runs:read", "runs:write", "runs:cancel"}
     assert {"list_pull_requests", "comment_on_pull_request", "dispatch_event"} <= names
     assert result.is_error is False
     assert len(double.calls("POST", re.compile(r".*/issues/\d+/comments"))) == 1

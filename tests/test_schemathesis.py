@@ -96,7 +96,7 @@ def test_schemathesis_default_checks_pass_with_a_valid_key(deployment, github_do
     # really reached the double.
     served = requests.get(f"{server.url}/openapi.json", timeout=10).json()
     operations = sum(1 for item in served["paths"].values() for op in item.values() if "operationId" in op)
-    assert operations == 9 and f"Tested: {operations}" in result.stdout
+    assert operations == 13 and f"Tested: {operations}" in result.stdout
     assert github_double.calls("POST")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import NotAPullRequest
 from ..http.auth import acts_as_person
 from ..http.services import github, services
+from ..policy import lockdown
 from ..policy.rules import allowed_labels, comment_body, existing_labels
 from ..policy.untrusted import capped, visible
 from ..types import Repository
@@ -23,7 +24,7 @@ def list_pull_requests(body: dict[str, Any], token_info: dict[str, Any]) -> dict
     pulls, next_page = github(token_info).list_pulls(repo, query)
     return {
         "repository": repo.full_name,
-        "pull_requests": [_summary(pull) for pull in pulls],
+        "pull_requests": [_summary(pull, services().settings.lockdown) for pull in pulls],
         "page": body["page"],
         "next_page": next_page,
     }
@@ -97,8 +98,10 @@ def _require_pull_request(token_info: dict[str, Any], repo: Repository, number: 
 TITLE_LIMIT, BRANCH_LIMIT, LOGIN_LIMIT, LABELS_LIMIT = 120, 80, 39, 8
 
 
-def _summary(pull: dict[str, Any]) -> dict[str, Any]:
+def _summary(pull: dict[str, Any], lockdown_mode: str) -> dict[str, Any]:
     truncated: list[str] = []
+    private = bool(((pull.get("base") or {}).get("repo") or {}).get("private"))
+    withheld = lockdown.withholds(lockdown_mode, private, pull.get("author_association"))
 
     def text(field: str, value: str, limit: int) -> str:
         clean, cut = capped(value, limit)
@@ -109,7 +112,7 @@ def _summary(pull: dict[str, Any]) -> dict[str, Any]:
     login = (pull.get("user") or {}).get("login")
     summary = {
         "number": pull["number"],
-        "title": text("title", pull["title"], TITLE_LIMIT),
+        "title": "" if withheld else text("title", pull["title"], TITLE_LIMIT),
         "state": pull["state"],
         "draft": bool(pull.get("draft")),
         "merged": pull.get("merged_at") is not None,
@@ -126,4 +129,6 @@ def _summary(pull: dict[str, Any]) -> dict[str, Any]:
         truncated.append("labels")
     if truncated:
         summary["truncated"] = truncated
+    if withheld:
+        summary["withheld"] = ["title"]
     return summary

@@ -25,7 +25,7 @@ from ..types import Repository
 from .replies import dry_run_reply
 
 __all__ = ["list_dispatch_events", "list_workflow_runs", "get_workflow_run", "get_dispatch_status",
-           "cancel_workflow_run", "current_run", "run_summary", "POLL_SECONDS"]
+           "cancel_workflow_run", "rerun_workflow_run", "current_run", "run_summary", "POLL_SECONDS"]
 
 POLL_SECONDS = 3.0  # between API reads while waiting: ~8 reads in 25 s
 LOOKBACK_SECONDS = 24 * 3600  # how far back to look for a dispatch this connector has no record of
@@ -117,6 +117,17 @@ def cancel_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> tup
     return {"ok": True, "cancel_requested": True, "run_id": run_id, "repository": repo.full_name}, 202
 
 
+def rerun_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    repo, run_id, failed_only = services().repository(body, token_info), body["run_id"], body["failed_only"]
+    if body["dry_run"]:
+        run = github(token_info).get_run(repo, run_id)
+        return dry_run_reply(action="rerun", repository=repo.full_name, run_id=run_id, run_status=run.get("status"),
+                             run_conclusion=run.get("conclusion"), failed_only=failed_only)
+    github(token_info).rerun_run(repo, run_id, failed_only=failed_only)
+    return {"ok": True, "rerun_requested": True, "run_id": run_id, "repository": repo.full_name,
+            "failed_only": failed_only}, 202
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
@@ -156,7 +167,9 @@ def _runs_started_by(current: Services, token_info: dict[str, Any], repo: Reposi
         return current.runs.runs_titled(repo.full_name, request_id), "webhooks"
     since = (record.at if record is not None else time.time() - LOOKBACK_SECONDS) - 60  # clock skew
     created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    runs, _ = github(token_info).list_runs(repo, {"event": "repository_dispatch", "created": f">={created}", "per_page": 100})
+    # A workflow_dispatch GitHub did not answer with its run is recorded as such (api.workflow_dispatch).
+    event = "workflow_dispatch" if record is not None and record.event_type == "workflow_dispatch" else "repository_dispatch"
+    runs, _ = github(token_info).list_runs(repo, {"event": event, "created": f">={created}", "per_page": 100})
     return [run for run in runs if run.get("display_title") == request_id], "github"
 
 

@@ -36,7 +36,7 @@ from .settings import SettingsError
 
 __all__ = ["ApiKey", "KeyRing", "SCOPES", "KeysFileError", "digest", "parse_keys_file"]
 
-SCOPES = ("prs:read", "prs:write", "dispatch", "runs:read", "runs:cancel")
+SCOPES = ("prs:read", "prs:write", "dispatch", "runs:read", "runs:write", "runs:cancel")
 log = logging.getLogger(__name__)
 
 

@@ -66,6 +66,8 @@ class Settings:
     ip_rate_limit: tuple[str, ...] = ()
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 10
+    # Sent as X-GitHub-Api-Version on every call (GitHub's REST API versions).
+    github_api_version: str = "2022-11-28"
     public_base_url: str | None = None
     default_repo: tuple[str, str] | None = None
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
@@ -77,6 +79,8 @@ class Settings:
     labels_allow: tuple[str, ...] = ()
     labels_create: bool = False
     labels_mode: str = "apply"
+    # Text by people without write access in answers: "public" withholds it on public repositories.
+    lockdown: str = "public"
     ip_allowlist: tuple[Network, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
     # None: JSON lines on stdout. A path: appended to that file.
@@ -285,6 +289,7 @@ VARIABLES: tuple[Variable, ...] = (
     # Whole seconds: PyGithub accepts only an int timeout.
     Variable("CONNECTOR_GITHUB_TIMEOUT", "github_timeout", p.whole_number(
         1, 40, "is not a whole number of seconds from 1 to 40 (ChatGPT gives up after about 45 s), e.g. 10")),
+    Variable("GITHUB_API_VERSION", "github_api_version", p.one_of("2022-11-28", "2026-03-10")),
     Variable("PUBLIC_BASE_URL", "public_base_url", p.base_url(_PUBLIC_URL)),
     Variable("CONNECTOR_DEFAULT_REPO", "default_repo", p.repository),
     Variable("CONNECTOR_ALLOWED_REPOS", "allowed_repos", p.repo_patterns),
@@ -294,6 +299,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CONNECTOR_LABELS_ALLOW", "labels_allow", p.label_patterns),
     Variable("CONNECTOR_LABELS_CREATE", "labels_create", p.boolean),
     Variable("CONNECTOR_LABELS_MODE", "labels_mode", p.one_of("apply", "suggest")),
+    Variable("CONNECTOR_LOCKDOWN", "lockdown", p.one_of("public", "on", "off")),
     Variable("CONNECTOR_READ_ONLY", "read_only", p.boolean),
     Variable("CONNECTOR_MAX_BODY_BYTES", "max_body_bytes", p.whole_number(
         1024, 64 * 1024 * 1024, "is not a number of bytes from 1024 to 67108864, e.g. 65536")),

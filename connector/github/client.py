@@ -52,8 +52,11 @@ from ..errors import (
 )
 from ..types import Repository, Secret
 from . import writes
+from .actions_calls import ActionsCalls
 from .credentials import AppCredentials, Credentials, TokenCredentials
+from .logs import log_storage_session
 from .masking import masked
+from .pull_query import PullRequestQuery
 from .quota import GitHubQuota, QuotaReading, SharedBlocks
 from .users import UserCredentials
 
@@ -63,6 +66,7 @@ _NO_REPOSITORY = Repository("-", "-")
 __all__ = ["GitHub", "GitHubAnswer", "Repository", "github_client", "read_retry", "translate"]
 
 USER_AGENT = "github-chatgpt-connector/0.1 (+PyGithub)"
+DEFAULT_API_VERSION = "2022-11-28"
 _NUMBER = re.compile(r"/\d+(?=/|$)")
 
 # At DEBUG, PyGithub logs every response body: installation tokens (an App's access-token reply)
@@ -94,7 +98,8 @@ def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] |
     shared = SharedBlocks(settings.redis_url.reveal()) if settings.redis_url is not None else None
     if settings.github_token is not None:
         return GitHub(base_url=settings.github_api_url, token=settings.github_token, timeout=settings.github_timeout,
-                      listener=listener, quota=GitHubQuota(clock=clock, shared=shared))
+                      listener=listener, quota=GitHubQuota(clock=clock, shared=shared),
+                      api_version=settings.github_api_version)
     if settings.github_app_id is not None and settings.github_app_private_key is not None:
         credentials = AppCredentials(
             app_id=settings.github_app_id, private_key=settings.github_app_private_key,
@@ -102,7 +107,8 @@ def github_client(settings: Settings, listener: Callable[[GitHubAnswer], None] |
             timeout=settings.github_timeout, user_agent=USER_AGENT, retry=read_retry(),
         )
         return GitHub(base_url=settings.github_api_url, credentials=credentials, timeout=settings.github_timeout,
-                      listener=listener, quota=GitHubQuota(clock=clock, shared=shared))
+                      listener=listener, quota=GitHubQuota(clock=clock, shared=shared),
+                      api_version=settings.github_api_version)
     return None
 
 
@@ -149,10 +155,11 @@ class GitHubAnswer:
     quota: QuotaReading | None
 
 
-class GitHub:
+class GitHub(ActionsCalls, PullRequestQuery):
     def __init__(self, *, base_url: str, timeout: int, token: Secret | None = None,
                  credentials: Credentials | None = None, pool_size: int = 16,
-                 listener: Callable[[GitHubAnswer], None] | None = None, quota: GitHubQuota | None = None) -> None:
+                 listener: Callable[[GitHubAnswer], None] | None = None, quota: GitHubQuota | None = None,
+                 api_version: str = DEFAULT_API_VERSION) -> None:
         if credentials is None:
             if token is None:
                 raise ValueError("give either a token or credentials")
@@ -160,6 +167,7 @@ class GitHub:
         elif token is not None:
             raise ValueError("give either a token or credentials, not both")
         self._timeout = timeout
+        self.api_version = api_version
         self._quota = quota or GitHubQuota()
         self._listener = listener
         self._credentials: Credentials = credentials
@@ -173,7 +181,9 @@ class GitHub:
             pool_size=pool_size,
             seconds_between_requests=None,
             seconds_between_writes=None,
+            api_version=api_version,  # sent as X-GitHub-Api-Version on every call
         )
+        self._storage = log_storage_session(USER_AGENT)
 
     # -- operations --------------------------------------------------------------------------
 
@@ -287,14 +297,16 @@ class GitHub:
     def credentials(self) -> Credentials:
         return self._credentials
 
-    def _call(self, repo: Repository, verb: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    def _call(self, repo: Repository, verb: str, url: str, *, reading: bool = False, **kwargs: Any
+              ) -> tuple[dict[str, Any], Any]:
+        """One call to GitHub; ``reading`` marks a POST that only reads (a GraphQL query)."""
         token = self._credentials.token_for(repo)
         _LAST_TOKEN.set(token)  # masked out of GitHub's error text, should it quote it
         bucket = self._credentials.quota_bucket(repo)
         self._quota.check(bucket)  # GitHub said it would refuse: answer 429 without asking again
         try:
             with self._auth.using(token):
-                return self._observed(bucket, repo, verb, url, **kwargs)
+                return self._observed(bucket, repo, verb, url, reading=reading, **kwargs)
         except GithubException as exc:
             # GitHub did not act on a request it refused with 401, so even a write may go again,
             # once, when the credentials have a newer token (an App installation's was revoked).
@@ -303,18 +315,20 @@ class GitHub:
         token = self._credentials.token_for(repo)
         _LAST_TOKEN.set(token)
         with self._auth.using(token):
-            return self._observed(bucket, repo, verb, url, **kwargs)
+            return self._observed(bucket, repo, verb, url, reading=reading, **kwargs)
 
     @staticmethod
-    def _known_secrets() -> list[str]:
+    def known_secrets() -> list[str]:
+        """The token this request's last GitHub call was made with (a person's, or an installation's),
+        to mask out of text GitHub sends back."""
         token = _LAST_TOKEN.get()
         return [token] if token else []
 
-    def _observed(self, bucket: str, repo: Repository, verb: str, url: str, **kwargs: Any
-                  ) -> tuple[dict[str, Any], Any]:
+    def _observed(self, bucket: str, repo: Repository, verb: str, url: str, *, reading: bool = False,
+                  **kwargs: Any) -> tuple[dict[str, Any], Any]:
         """One request, whose answer's rate-limit headers (and, for the listener, status and
         request id) are noted whether GitHub accepted it or not."""
-        write = verb != "GET"
+        write = verb != "GET" and not reading
         if write:
             writes.sending()
         try:
@@ -341,12 +355,13 @@ class GitHub:
         lowered = {str(name).lower(): str(value) for name, value in headers.items()}
         reading = self._quota.observe(bucket, status, lowered)
         if self._listener is not None:
-            endpoint = f"{verb} " + _NUMBER.sub("/{n}", url.replace(repo.path, "/repos/{owner}/{repo}", 1))
+            path = urlsplit(url).path if "://" in url else url  # the GraphQL endpoint is absolute
+            endpoint = f"{verb} " + _NUMBER.sub("/{n}", path.replace(repo.path, "/repos/{owner}/{repo}", 1))
             self._listener(GitHubAnswer(endpoint, status, lowered.get("x-github-request-id"), bucket, reading))
 
     @contextmanager
     def _translated(self, repo: Repository, *, number: int | None = None, run_id: int | None = None,
-                    write: str | None = None) -> Iterator[None]:
+                    write: str | None = None, missing: str | None = None) -> Iterator[None]:
         try:
             yield
         except GithubException as exc:
@@ -354,9 +369,9 @@ class GitHub:
             if person is not None and exc.status == 401:  # renewed once already (_call): the sign-in is over
                 raise Unauthorized(f"GitHub no longer accepts the sign-in of @{person.login} (revoked or expired); "
                                    "sign in again.", token_error="invalid_token") from None
-            raise translate(exc, repo, number=number, run_id=run_id,
+            raise translate(exc, repo, number=number, run_id=run_id, missing=missing,
                             whose=person.whose if person is not None else None,
-                            known=self._known_secrets()) from None
+                            known=self.known_secrets()) from None
         except requests.RequestException as exc:
             if not _is_timeout(exc):
                 # requests' messages can carry the URL but never the Authorization header.
@@ -387,10 +402,11 @@ def _is_timeout(exc: requests.RequestException) -> bool:
 
 
 def translate(exc: GithubException, repo: Repository, *, number: int | None = None, run_id: int | None = None,
-              now: Callable[[], float] = time.time, whose: str | None = None, known: Iterable[str] = ()
-              ) -> ConnectorError:
+              now: Callable[[], float] = time.time, whose: str | None = None, known: Iterable[str] = (),
+              missing: str | None = None) -> ConnectorError:
     """Map one GitHub error response to the connector's error for it; ``whose`` names a signed-in
-    person whose token was refused, instead of the connector's. GitHub's own text is relayed with
+    person whose token was refused, instead of the connector's; ``missing`` is what a 404 means
+    (else a run, a pull request or the repository). GitHub's own text is relayed with
     credentials masked: token-shaped strings, and ``known`` (the token the call was made with)."""
     status = exc.status
     headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
@@ -420,7 +436,9 @@ def translate(exc: GithubException, repo: Repository, *, number: int | None = No
             detail = f"GitHub refused the request on {repo.full_name}: {message or 'forbidden'}."
         return GitHubForbidden(detail, required_permission=permission, github_request_id=request_id)
     if status in (404, 410):
-        if run_id is not None:
+        if missing is not None:
+            detail = missing
+        elif run_id is not None:
             detail = (f"Workflow run {run_id} was not found in {repo.full_name}; list workflow runs (or ask for "
                       "the dispatch's status) to find the right id.")
         elif number is None:

@@ -6,7 +6,8 @@ handler's return value. Errors never come from handlers' return values (they are
 by :func:`connector.http.problem.handle_error`), so every returned value is JSON; the wrapper says so once
 here instead of in every handler. Writes (operations marked ``x-openai-isConsequential``) are
 wrapped once more here, by :func:`connector.http.idempotency.idempotent`, so a new write operation is
-idempotent with no code of its own.
+idempotent with no code of its own, and by :func:`connector.http.credential_scan.refusing_credentials`,
+so none sends a credential.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from connexion.resolver import Resolver
 
 from ..errors import BadRequest, FieldError
 from ..record import note_target
+from .credential_scan import refusing_credentials
 from .idempotency import idempotent
 from .rate_limits import rate_limited
 
@@ -58,6 +60,8 @@ class JSONResolver(Resolver):
         name = operation_id.rsplit(".", 1)[-1]  # x-openapi-router-controller prefixes the module
         if name in self._writes and self._idempotency is not None:
             handler = idempotent(name, handler, self._idempotency, idempotency_key_header)
+        if name in self._writes:  # before the claim: a refused body claims no request_id
+            handler = refusing_credentials(handler)
         if self._limits is not None:  # without limits configured, no wrapper on the request path
             handler = rate_limited(handler, self._limits)  # outermost: counted before anything runs
         return _returns_json(handler)

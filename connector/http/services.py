@@ -18,7 +18,7 @@ from ..config.allowlist import RepoAllowlist
 from ..config.settings import Settings
 from ..errors import Misconfigured
 from ..github.client import GitHub
-from ..github.labels import LabelCache
+from ..github.labels import LabelCache, TimedCache
 from ..github.pulls import KnownPullRequests
 from ..policy.rules import resolve_repository
 from ..spec.catalog import EventCatalog
@@ -44,6 +44,8 @@ class Services:
     events: EventCatalog | None = None
     labels: LabelCache = field(default_factory=LabelCache)
     pulls: KnownPullRequests = field(default_factory=KnownPullRequests)
+    # A workflow file's declared inputs, by repository, file and ref (connector.api.workflow_dispatch).
+    workflow_inputs: TimedCache[Any] = field(default_factory=TimedCache)
     runs: RunStore = field(default_factory=MemoryRunStore)
     idempotency: ClaimStore = field(default_factory=MemoryClaimStore)
     limits: RateLimits | None = None

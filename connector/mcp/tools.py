@@ -10,8 +10,9 @@ and the hidden gateway route apply here as they do to ``/openapi.json``) becomes
   an operation without a body;
 * annotated from ``x-openai-isConsequential``, the spec's one marker for a write: reads are
   ``readOnlyHint``; writes say ``destructiveHint`` (false unless ``x-connector-destructive``:
-  nothing here merges, deletes or pushes) and ``idempotentHint`` when ``x-connector-idempotent``
-  sets it (MCP's default is false, so it is otherwise left unsaid).
+  nothing here merges, deletes or pushes, but cancelling can stop a deploy half-way) and
+  ``idempotentHint`` when ``x-connector-idempotent`` sets it (MCP's default is false, so it is
+  otherwise left unsaid).
 
 Fields several operations share (``x-connector-shared``: the repository, ``request_id``,
 ``dry_run``) are described once, in the server's instructions (:func:`instructions_for`), rather
@@ -140,6 +141,8 @@ def tools_markdown(tools: list[ToolSpec]) -> str:
     rows = ["| tool | kind | route | what it does |", "| --- | --- | --- | --- |"]
     for tool in tools:
         hints = tool.annotations
-        kind = "read" if hints.get("readOnlyHint") else ("write, idempotent" if hints.get("idempotentHint") else "write")
+        kind = "read" if hints.get("readOnlyHint") else ", ".join(
+            ["write"] + [word for word, hint in (("idempotent", "idempotentHint"), ("destructive", "destructiveHint"))
+                         if hints.get(hint)])
         rows.append(f"| `{tool.name}` | {kind} | `{tool.method} {tool.path}` | {tool.title} |")
     return "\n".join(rows)

@@ -21,8 +21,9 @@ __all__ = ["SCOPE_WORDS", "consent_page", "error_page"]
 SCOPE_WORDS = {
     "prs:read": "Read pull requests",
     "prs:write": "Comment on pull requests and add labels to them",
-    "dispatch": "Start GitHub Actions workflows (repository_dispatch events)",
-    "runs:read": "See workflow runs, their jobs and how they ended",
+    "dispatch": "Start GitHub Actions workflows (repository_dispatch and workflow_dispatch)",
+    "runs:read": "See workflow runs, their jobs, how they ended and their logs",
+    "runs:write": "Rerun workflow runs",
     "runs:cancel": "Cancel workflow runs",
 }
 

@@ -34,7 +34,7 @@ Status = Literal["ok", "warn", "fail"]
 # What each write operation needs, by the names GitHub uses for App permissions.
 NEEDED_FOR_WRITES = {"pull_requests": "write", "issues": "write"}
 NEEDED_FOR_DISPATCH = {"contents": "write"}
-NEEDED_FOR_CANCEL = {"actions": "write"}
+NEEDED_FOR_ACTIONS = {"actions": "write"}  # cancel and rerun runs, start workflow_dispatch
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def _repository(settings: Settings, client: GitHub, repo: Repository, scopes: li
             return
         yield _granted(f"{label}: comment and label pull requests", installation, granted, NEEDED_FOR_WRITES)
         yield _granted(f"{label}: repository_dispatch", installation, granted, NEEDED_FOR_DISPATCH)
-        yield _granted(f"{label}: cancel workflow runs", installation, granted, NEEDED_FOR_CANCEL)
+        yield _granted(f"{label}: cancel, rerun, workflow_dispatch", installation, granted, NEEDED_FOR_ACTIONS)
     elif scopes is not None:
         enough = "repo" in scopes or ("public_repo" in scopes and not data.get("private"))
         status: Status = "ok" if enough else "fail"
@@ -229,7 +229,7 @@ def _repository(settings: Settings, client: GitHub, repo: Repository, scopes: li
                     "Issues, Contents and Actions: read and write on this repository")
 
 
-WRITES = "write pull requests, issues, dispatch, cancel runs"
+WRITES = "write pull requests, issues, dispatch, cancel and rerun runs"
 
 
 def _workflow_runs(client: GitHub, repo: Repository) -> Check:

@@ -21,19 +21,22 @@ _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
 _VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
-def visible(text: str) -> str:
-    """``text`` without characters that do not render (line breaks and tabs become spaces)."""
+def visible(text: str, *, lines: bool = False) -> str:
+    """``text`` without characters that do not render (line breaks and tabs become spaces, unless
+    ``lines`` keeps the line breaks of a multi-line text such as a pull request's body)."""
     text = _VARIATION_SELECTORS.sub("", text)
+    if lines:
+        text = text.replace("\r\n", "\n")
     return "".join(
-        " " if char in "\t\n\r" else char
+        char if lines and char == "\n" else " " if char in "\t\n\r" else char
         for char in text
         if char in "\t\n\r" or unicodedata.category(char) not in _HIDDEN_CATEGORIES
     )
 
 
-def capped(text: str, limit: int) -> tuple[str, bool]:
+def capped(text: str, limit: int, *, lines: bool = False) -> tuple[str, bool]:
     """Visible ``text`` of at most ``limit`` characters, ending in an ellipsis when it was cut."""
-    clean = visible(text)
+    clean = visible(text, lines=lines)
     if len(clean) <= limit:
         return clean, False
     return clean[: limit - 1] + ELLIPSIS, True

@@ -259,7 +259,10 @@ def check_request_value(schema: dict, value: t.Any, *, at: tuple[str | int, ...]
             error.path.extendleft(reversed(at))
             for field_error in describe(error):
                 by_path.setdefault(field_error["path"], field_error)
-        raise BadRequest(list(by_path.values())[:_MAX_ERRORS])
+        # Errors are described after the walk, which drops nulls that mean "left out": one that
+        # held only because of such a null ({"repo": null} against owner/repo go together) is gone.
+        if by_path:
+            raise BadRequest(list(by_path.values())[:_MAX_ERRORS])
 
 
 
