@@ -16,35 +16,11 @@ from graphql import parse, validate
 from connector.ghdouble import GitHubDouble
 from connector.ghdouble.graphql import SCHEMA_FILE, load_schema
 from connector.ghdouble.schemas import load_schemas
+from connector.github.pull_query import PULL_REQUEST_QUERY  # the query the connector sends
 
 OWNER, NAME = "octo-org", "webapp"
 TOKEN = "graphql-tests-token"
 AUTH = {"Authorization": f"bearer {TOKEN}"}
-
-# The connector's query (connector/github/pull_query.py sends the same text), unchanged: it validates
-# against GitHub's schema as written.
-PULL_REQUEST_QUERY = """
-query PullRequest($owner: String!, $name: String!, $number: Int!, $files: Int!) {
-  repository(owner: $owner, name: $name) {
-    isPrivate
-    issueOrPullRequest(number: $number) {
-      __typename
-      ... on PullRequest {
-        number title body state isDraft merged url createdAt updatedAt
-        author { login }
-        authorAssociation
-        baseRefName headRefName
-        mergeable mergeStateStatus reviewDecision
-        additions deletions changedFiles
-        labels(first: 20) { totalCount nodes { name } }
-        reviewRequests(first: 10) { totalCount nodes { requestedReviewer { __typename ... on User { login } ... on Team { slug } ... on Bot { login } ... on Mannequin { login } } } }
-        files(first: $files) { totalCount nodes { path } }
-        commits(last: 1) { nodes { commit { oid statusCheckRollup { state contexts(first: 100) { totalCount nodes { __typename ... on CheckRun { name status conclusion } ... on StatusContext { context state } } } } } } }
-      }
-    }
-  }
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -168,12 +144,20 @@ def test_a_300_file_pull_request_answers_the_first_50_paths_and_the_total(gh: Gi
     assert [node["path"] for node in pr["files"]["nodes"]] == [f"src/module_{i:03}.py" for i in range(50)]
 
 
+def _location_of(text: str) -> dict[str, int]:
+    """Where ``text`` starts in the connector's query, as GraphQL counts (from 1)."""
+    for line, content in enumerate(PULL_REQUEST_QUERY.split("\n"), 1):
+        if text in content:
+            return {"line": line, "column": content.index(text) + 1}
+    raise AssertionError(f"{text!r} is not in the query")
+
+
 def test_more_than_100_files_at_once_is_refused_as_github_refuses_it(gh: GitHubDouble) -> None:
     number = gh.add_pull(OWNER, NAME, title="Big")
     answer = ask(gh, owner=OWNER, name=NAME, number=number, files=300).json()
     assert answer["errors"] == [{"type": "EXCESSIVE_PAGINATION",
                                  "path": ["repository", "issueOrPullRequest", "files"],
-                                 "locations": [{"line": 16, "column": 9}],
+                                 "locations": [_location_of("files(first: $files)")],
                                  "message": "Requesting 300 records on the `files` connection exceeds the `first` "
                                             "limit of 100 records."}]
 

@@ -56,34 +56,16 @@ from graphql.language import (
     UnionTypeDefinitionNode,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from a checkout
+from connector.github.pull_query import PULL_REQUEST_QUERY
+
 PACKAGE, VERSION = "@octokit/graphql-schema", "15.26.1"
 OUT = Path(__file__).resolve().parent.parent / "connector" / "ghdouble" / "github-graphql-subset.graphql"
 
 # What the double answers: the connector's pull request query, plus the neighbours its resolvers
 # serve (pullRequest by number, an Issue's own fields, the viewer).
 SERVED = [
-    """
-query PullRequest($owner: String!, $name: String!, $number: Int!, $files: Int!) {
-  repository(owner: $owner, name: $name) {
-    isPrivate
-    issueOrPullRequest(number: $number) {
-      __typename
-      ... on PullRequest {
-        number title body state isDraft merged url createdAt updatedAt
-        author { login }
-        authorAssociation
-        baseRefName headRefName
-        mergeable mergeStateStatus reviewDecision
-        additions deletions changedFiles
-        labels(first: 20) { totalCount nodes { name } }
-        reviewRequests(first: 10) { totalCount nodes { requestedReviewer { __typename ... on User { login } ... on Team { slug } ... on Bot { login } ... on Mannequin { login } } } }
-        files(first: $files) { totalCount nodes { path } }
-        commits(last: 1) { nodes { commit { oid statusCheckRollup { state contexts(first: 100) { totalCount nodes { __typename ... on CheckRun { name status conclusion } ... on StatusContext { context state } } } } } } }
-      }
-    }
-  }
-}
-""",
+    PULL_REQUEST_QUERY,
     """
 query Neighbours($owner: String!, $name: String!, $number: Int!) {
   viewer { login }

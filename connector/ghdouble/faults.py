@@ -42,6 +42,22 @@ class Fault:
     after: bool = False  # GitHub applies the request first, then the answer is lost or garbled
     garble: bool = False  # the answer's body is not JSON (a proxy's error page, a cut-off body)
 
+    def strike_first(self, doc: str) -> tuple[bool, Reply | None]:
+        """Before GitHub acts: after the delay, whether the fault takes the answer's place, and with
+        what reply (``None``: hang up)."""
+        if self.delay:
+            time.sleep(self.delay)
+        if self.drop:
+            return True, None
+        override = self.reply(doc)
+        return override is not None, override
+
+    def strike_after(self, doc: str, reply: Reply) -> Reply | None:
+        """GitHub acted, and its ``reply`` goes wrong on the way back (``None``: hang up)."""
+        if self.delay:
+            time.sleep(self.delay)
+        return None if self.drop else self.reply(doc) or reply
+
     def reply(self, doc: str) -> Reply | None:
         """The overriding reply (``None`` if there is none); no body means GitHub's error shape."""
         if self.garble:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -84,16 +83,12 @@ class GraphQL:
         rec.actor = caller.user.login if caller.user is not None else None
         fault = self._faults.take(rec.method, rec.path)
         if fault is not None and not fault.after:
-            time.sleep(fault.delay)
-            if fault.drop:
-                return None
-            override = fault.reply(DOCS)
-            if override is not None:
+            replaced, override = fault.strike_first(DOCS)
+            if replaced:
                 return override
         reply = self._run(rec, caller)
         if fault is not None and fault.after:  # answered, and the answer goes wrong on the way back
-            time.sleep(fault.delay)
-            return None if fault.drop else fault.reply(DOCS) or reply
+            return fault.strike_after(DOCS, reply)
         return reply
 
     def _run(self, rec: RecordedRequest, caller: Caller) -> Reply:

@@ -19,7 +19,6 @@ their permission level does not allow is 403 naming the permission, as GitHub an
 from __future__ import annotations
 
 import json as jsonlib
-import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -169,12 +168,8 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
     rec.actor = caller.user.login if caller.user is not None else None
     fault = faults.take(rec.method, rec.path)
     if fault is not None and not fault.after:
-        if fault.delay:
-            time.sleep(fault.delay)
-        if fault.drop:
-            return None
-        override = fault.reply(doc)
-        if override is not None:
+        replaced, override = fault.strike_first(doc)
+        if replaced:
             return override
     if op is None or checked.path_errors:
         return error(404, "Not Found", doc)
@@ -197,9 +192,7 @@ def decide(rec: RecordedRequest, routed: bool, authorization: str | None, *, tok
         rec.schema_errors.append(f"double crashed: {exc!r}")
         return error(500, f"GitHub double error: {exc!r}", doc)
     if fault is not None and fault.after:  # applied, and now its answer goes wrong on the way back
-        if fault.delay:
-            time.sleep(fault.delay)
-        return None if fault.drop else fault.reply(doc) or reply
+        return fault.strike_after(doc, reply)
     if isinstance(reply.body, dict) and reply.body.get("documentation_url", doc) is None:
         reply.body["documentation_url"] = doc
     return reply
