@@ -20,6 +20,7 @@ from ..http.services import github, services
 from ..policy import lockdown
 from ..policy.log_text import tail
 from ..policy.untrusted import capped
+from ..state.runs import first_failed_step
 from ..types import Secret
 
 __all__ = ["get_job_logs", "MAX_JOBS", "ANSWER_BUDGET"]
@@ -71,8 +72,9 @@ def get_job_logs(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, 
 
 
 def _failed_step(job: dict[str, Any]) -> str | None:
-    step = next((s for s in job.get("steps") or [] if s.get("conclusion") in FAILED), None)
-    return capped(str(step.get("name") or ""), 100)[0] if step else None
+    """As get_workflow_run names it: the first step that failed, cleaned and capped."""
+    name = first_failed_step(job)
+    return capped(str(name), 100)[0] if name else None
 
 
 def _known_secrets(settings: Settings) -> list[str]:

@@ -22,9 +22,10 @@ def list_pull_requests(body: dict[str, Any], token_info: dict[str, Any]) -> dict
     repo = services().repository(body, token_info)
     query = {name: body[name] for name in _LIST_FILTERS if body.get(name) is not None}
     pulls, next_page = github(token_info).list_pulls(repo, query)
+    lockdown_mode = services().settings.lockdown
     return {
         "repository": repo.full_name,
-        "pull_requests": [_summary(pull, services().settings.lockdown) for pull in pulls],
+        "pull_requests": [_summary(pull, lockdown_mode) for pull in pulls],
         "page": body["page"],
         "next_page": next_page,
     }
