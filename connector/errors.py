@@ -16,6 +16,7 @@ their own) group the errors callers catch; GitHub's errors fall into three, by w
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── DuplicateDelivery (409 duplicate_delivery) ── a webhook delivery id seen before (a replay)
     ├── RequestInProgress (409 request_in_progress) ── the first request with this request_id is running
+    ├── RequestTimeout (408 request_timeout)   ── the body did not arrive in time (connector.http.body_limit)
     ├── PayloadTooLarge (413 payload_too_large) ── rendered by connector.http.body_limit, outside the app
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── NotAPullRequest (422 not_a_pull_request)
@@ -77,6 +78,7 @@ __all__ = [
     "DuplicateDelivery",
     "RequestInProgress",
     "RequestOutcomeUnknown",
+    "RequestTimeout",
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "NotAPullRequest",
@@ -214,6 +216,10 @@ class RequestInProgress(ConnectorError):
 class RequestOutcomeUnknown(GitHubMayHaveActed):
     status, code, title = 409, "request_outcome_unknown", "Conflict"
 
+class RequestTimeout(ConnectorError):
+    status, code, title = 408, "request_timeout", "Request Timeout"
+
+
 class PayloadTooLarge(ConnectorError):
     status, code, title = 413, "payload_too_large", "Content Too Large"
 
@@ -329,6 +335,7 @@ ERROR_CLASSES: tuple[type[ConnectorError], ...] = (
     DuplicateDelivery,
     RequestInProgress,
     RequestOutcomeUnknown,
+    RequestTimeout,
     PayloadTooLarge,
     UnsupportedMediaType,
     NotAPullRequest,

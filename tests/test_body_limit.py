@@ -129,3 +129,53 @@ def test_the_largest_legal_dispatch_payload_fits_even_json_escaped(client, doubl
 
     assert len(body) > 3 * 64_000
     assert response.status_code == 202, response.text
+
+
+def _raw_post(url: str, head: str, first_bytes: bytes) -> bytes:
+    """Send ``head`` and the start of a body, then nothing more; what comes back before the close."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode() + b"\r\n" + first_bytes)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_body_that_trickles_in_too_slowly_gets_408_and_the_connection_closed(make_settings, double, monkeypatch,
+                                                                                framing):
+    from connector.http import body_limit
+
+    monkeypatch.setattr(body_limit, "BODY_SECONDS", 0.5)
+    length = "Content-Length: 200\r\n" if framing == "content-length" else "Transfer-Encoding: chunked\r\n"
+    first = b'{"owner": "' if framing == "content-length" else b'b\r\n{"owner": "\r\n'
+    with LiveServer(create_app(make_settings())) as server:
+        answer = _raw_post(server.url, f"POST /chatgpt/prs/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}"
+                                       f"\r\nContent-Type: application/json\r\n{length}", first)
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["code"] == "request_timeout"
+    assert double.requests == []
+
+
+def test_the_body_deadline_ends_with_the_body_so_a_long_answer_is_not_cut(make_settings, double, monkeypatch):
+    from connector.api import runs as runs_api
+    from connector.http import body_limit
+
+    monkeypatch.setattr(body_limit, "BODY_SECONDS", 0.3)
+    monkeypatch.setattr(runs_api, "POLL_SECONDS", 0.1)
+    double.add_workflow(OWNER, REPO, "Deploy", types=["deploy"], jobs=["build"])
+    with LiveServer(create_app(make_settings())) as server:
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        requests.post(f"{server.url}/chatgpt/dispatch", json={"owner": OWNER, "repo": REPO, "event_type": "deploy"},
+                      headers=headers, timeout=10)
+        [run] = double.runs(OWNER, REPO)
+        waited = requests.post(f"{server.url}/chatgpt/runs/get", headers=headers, timeout=10,
+                               json={"owner": OWNER, "repo": REPO, "run_id": run["id"], "wait_seconds": 1})
+
+    assert waited.status_code == 200, waited.text

@@ -52,7 +52,7 @@ def test_a_healthy_classic_token_set_up_passes_every_check(environ, double):
         "public URL": "ok", "served schema": "ok",
     }
     assert "token of connector-bot (classic token, scopes: repo, workflow)" == details(checks)["GitHub credentials"]
-    assert "4 event(s): deploy, rollback, scan, report" == details(checks)["event catalog"]
+    assert details(checks)["event catalog"] == "4 event(s): deploy, rollback, scan, report; 1 workflow(s): release.yml"
     assert_no_writes(double)
 
 

@@ -325,7 +325,7 @@ def test_every_tool_answers_as_its_http_route_and_sends_github_the_same_requests
                     seed(double)
                     response = await anyio.to_thread.run_sync(functools.partial(
                         requests.post, f"{over_http.url}{path}",
-                        json=arguments if name != "list_dispatch_events" else None,
+                        json=arguments,
                         headers={"Authorization": f"Bearer {API_KEY}"}))
                     http_requests = github_requests(double)
                     seed(double)
@@ -577,3 +577,22 @@ def test_get_and_delete_on_the_stateless_endpoint_are_405_not_a_stream_that_neve
     for answer in (got, deleted):
         assert answer.status_code == 405 and answer.headers["allow"] == "POST"
         assert answer.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e999", "Infinity", "NaN"])
+def test_a_tool_calls_non_finite_number_is_refused_at_its_field(make_settings, double, pr, number):
+    """The SDK parses the call (1e400 becomes infinity) before the route sees it; the route still
+    names the field, as it does over HTTP."""
+    call = ('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_workflow_runs", '
+            f'"arguments": {{"owner": "{OWNER}", "repo": "{REPO}", "per_page": {number}}}}}}}')
+    with LiveServer(create_app(make_settings())) as server:
+        response = requests.post(f"{server.url}/mcp", data=call, timeout=30, headers={
+            "Authorization": f"Bearer {API_KEY}", "Accept": "application/json, text/event-stream",
+            "Content-Type": "application/json"})
+
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    problem = result["structuredContent"]
+    assert result["isError"] is True and problem["code"] == "validation_error"
+    assert [error["path"] for error in problem["errors"]] == ["$.per_page"]
+    assert double.requests == []

@@ -185,7 +185,8 @@ def test_all_bad_fields_are_reported_with_paths():
 
 @pytest.mark.parametrize("raw, message", [
     (b'{"kind": "greeting", "kind": "greeting"}', "appears twice"),
-    (b'{"kind": NaN}', "NaN is not valid JSON"),
+    (b'{"kind": NaN}', "$.kind: is NaN, which is not valid JSON"),
+    (b'{"kind": [1, -Infinity]}', "$.kind[1]: is -Infinity, which is not valid JSON"),
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (b'{"kind": "gr\xff"}', "not valid utf-8"),
     (b"{not json", "not valid JSON"),

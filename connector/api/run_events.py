@@ -4,7 +4,8 @@ For HTTP clients that can hold a stream open (ChatGPT cannot, so it is not in ``
 assistants use ``get_workflow_run`` with ``wait_seconds``). One ``status`` event with the run's
 state when the stream opens, one per change, and the stream ends after the run completes. Auth,
 scopes and allowlists are those of the API; run state comes from webhooks when they are configured,
-else from the API every few seconds.
+else from the API every few seconds, read once for every stream and wait on the same run
+(:func:`connector.api.runs.polled`). A stream holds a connection and a wait slot, not a thread.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -24,7 +24,7 @@ from ..errors import BadRequest, ConnectorError, FieldError
 from ..http.auth import Authenticator
 from ..http.services import services
 from ..spec.json_validation import ecma_regex
-from .runs import POLL_SECONDS, current_run, run_summary
+from .runs import current_run, pause, run_summary
 
 RUN_ID = re.compile(r"[0-9]{1,16}")  # ASCII digits only: str.isdigit() and int() take "١٢" too
 
@@ -51,9 +51,12 @@ def run_events_endpoint(auth: Authenticator, document: dict[str, Any]):
         current = services()
         repo = current.repository({"owner": params["owner"], "repo": params["repo"]}, token_info)
         run_id = int(params["run_id"])
+        if current.limits is not None:  # a stream is a request like any other (and each poll counts too)
+            await run_in_threadpool(current.limits.check_key, token_info["sub"])
         give_back = current.waits.take(current.caller_identity(token_info), "run stream")  # or 429, first
         try:
-            first, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id)  # plain HTTP errors
+            first, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id,
+                                               shared=True)  # plain HTTP errors
         except BaseException:
             give_back()
             raise
@@ -77,13 +80,9 @@ async def _stream(current: Any, token_info: dict[str, Any], repo: Any, run_id: i
     started = last_sent = time.monotonic()
     yield _event("status", run_summary(run))
     state = (run.get("status"), run.get("conclusion"))
-    while state[0] != "completed" and time.monotonic() - started < MAX_STREAM_SECONDS:
-        if current.webhook_state_for(token_info):
-            await run_in_threadpool(current.runs.wait_for_change, POLL_SECONDS)
-        else:
-            await anyio.sleep(POLL_SECONDS)
+    while state[0] != "completed" and await pause(current, token_info, started + MAX_STREAM_SECONDS):
         try:
-            run, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id)
+            run, _ = await run_in_threadpool(current_run, current, token_info, repo, run_id, shared=True)
         except ConnectorError as error:
             yield _event("error", error.to_problem())
             return

@@ -1,4 +1,4 @@
-"""POST /chatgpt/events/list, /chatgpt/runs/*, /chatgpt/dispatch/status — what a dispatch started.
+"""POST /chatgpt/runs/*, /chatgpt/dispatch/status — what a dispatch started.
 
 A dispatch is fire-and-forget on GitHub's side: nothing in its reply names the run it starts. The
 convention that ties them together is the workflow's ``run-name: ${{
@@ -7,7 +7,10 @@ With signed webhooks configured, run state is read from what GitHub pushed (``so
 webhooks``, no API call); otherwise from the API, with the fewest calls that answer.
 
 ``wait_seconds`` lets an assistant ask "tell me when it changes" in one call, kept under 25 s so
-the call stays inside ChatGPT's ~45 s limit.
+the call stays inside ChatGPT's ~45 s limit. A wait holds no worker thread (the handlers that wait
+are coroutines, and only each read runs in a thread), takes one of the caller's and the process's
+wait slots (:mod:`connector.http.wait_slots`), and shares its GitHub reads with every other watcher
+of the same run or dispatch (:func:`polled`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import anyio
+from starlette.concurrency import run_in_threadpool
+
 from ..errors import NotFound
 from ..http.services import Services, github, services
 from ..policy.untrusted import capped
@@ -24,26 +30,15 @@ from ..state.runs import compact_job
 from ..types import Repository
 from .replies import dry_run_reply
 
-__all__ = ["list_dispatch_events", "list_workflow_runs", "get_workflow_run", "get_dispatch_status",
-           "cancel_workflow_run", "rerun_workflow_run", "current_run", "run_summary", "POLL_SECONDS"]
+__all__ = ["list_workflow_runs", "get_workflow_run", "get_dispatch_status",
+           "cancel_workflow_run", "rerun_workflow_run", "current_run", "polled", "pause", "run_summary", "POLL_SECONDS"]
 
 POLL_SECONDS = 3.0  # between API reads while waiting: ~8 reads in 25 s
+WEBHOOK_LOOK_SECONDS = 0.5  # between looks at the run state webhooks keep (no GitHub call)
 LOOKBACK_SECONDS = 24 * 3600  # how far back to look for a dispatch this connector has no record of
 T = TypeVar("T")
 _RUN_FILTERS = ("event", "status", "branch", "per_page", "page")
 _TEXT_LIMITS = {"name": 100, "display_title": 200, "head_branch": 100}
-
-
-def list_dispatch_events(token_info: dict[str, Any]) -> dict[str, Any]:
-    catalog = services().events
-    if catalog is None:
-        return {"catalog": False, "events": []}
-    return {"catalog": True, "events": [
-        {"name": event.name, "description": event.description, "required": event.required,
-         "arguments": [{"name": name, "description": str(schema.get("description", ""))}
-                       for name, schema in event.arguments.items()]}
-        for event in catalog.events.values()
-    ]}
 
 
 def list_workflow_runs(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
@@ -54,17 +49,23 @@ def list_workflow_runs(body: dict[str, Any], token_info: dict[str, Any]) -> dict
             "page": body["page"], "next_page": next_page}
 
 
-def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+async def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     current = services()
     repo, run_id = current.repository(body, token_info), body["run_id"]
-    run, source = _watched(current, token_info, current_run(current, token_info, repo, run_id),
-                           lambda: current_run(current, token_info, repo, run_id),
-                           lambda seen: (seen[0]["status"], seen[0]["conclusion"]), body["wait_seconds"])
+    waiting = body["wait_seconds"] > 0
+    run, source = await _watched(current, token_info, lambda: current_run(current, token_info, repo, run_id,
+                                                                          shared=waiting),
+                                 lambda seen: (seen[0]["status"], seen[0]["conclusion"]), body["wait_seconds"])
+    return await run_in_threadpool(_run_answer, current, token_info, repo, run, source)
+
+
+def _run_answer(current: Services, token_info: dict[str, Any], repo: Repository, run: dict[str, Any],
+                source: str) -> dict[str, Any]:
     if source == "webhooks":
-        jobs = current.runs.jobs(repo.full_name, run_id)
+        jobs = current.runs.jobs(repo.full_name, run["id"])
         total = len(jobs)
     else:
-        raw_jobs, total = github(token_info).list_jobs(repo, run_id)
+        raw_jobs, total = github(token_info).list_jobs(repo, run["id"])
         jobs = [compact_job(job) for job in raw_jobs]
     return {
         "repository": repo.full_name,
@@ -78,19 +79,24 @@ def get_workflow_run(body: dict[str, Any], token_info: dict[str, Any]) -> dict[s
     }
 
 
-def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
+async def get_dispatch_status(body: dict[str, Any], token_info: dict[str, Any]) -> dict[str, Any]:
     current = services()
     repo, request_id = current.repository(body, token_info), body["request_id"]
-    record = current.runs.dispatch(repo.full_name, f"{current.caller_identity(token_info)}|{request_id}")
-    runs, source = _runs_started_by(current, token_info, repo, request_id, record)
-    if not runs and record is None:
-        raise NotFound(
-            f"No dispatch with request_id {request_id!r} was sent to {repo.full_name} through this connector in "
-            "the last 24 hours, and no workflow run there is named after it. Check the request_id, and that "
-            "the workflow sets run-name: ${{ github.event.client_payload.request_id }}."
-        )
-    runs, source = _watched(current, token_info, (runs, source), lambda: _runs_started_by(current, token_info, repo, request_id, record),
-                            lambda seen: _aggregate(seen[0]), body["wait_seconds"])
+    record = await run_in_threadpool(current.runs.dispatch, repo.full_name,
+                                     f"{current.caller_identity(token_info)}|{request_id}")
+
+    def found(seen: tuple[list[dict[str, Any]], str]) -> None:
+        if not seen[0] and record is None:
+            raise NotFound(
+                f"No dispatch with request_id {request_id!r} was sent to {repo.full_name} through this connector "
+                "in the last 24 hours, and no workflow run there is named after it. Check the request_id, and "
+                "that the workflow sets run-name: ${{ github.event.client_payload.request_id }}."
+            )
+
+    waiting = body["wait_seconds"] > 0
+    runs, source = await _watched(
+        current, token_info, lambda: _runs_started_by(current, token_info, repo, request_id, record, shared=waiting),
+        lambda seen: _aggregate(seen[0]), body["wait_seconds"], first_check=found)
     state, conclusion = _aggregate(runs)
     answer: dict[str, Any] = {
         "repository": repo.full_name, "request_id": request_id, "state": state, "conclusion": conclusion,
@@ -152,24 +158,45 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def current_run(current: Services, token_info: dict[str, Any], repo: Repository,
-                run_id: int) -> tuple[dict[str, Any], str]:
-    """The run as last reported by a webhook (when they are configured), else as the API has it."""
+                run_id: int, *, shared: bool = False) -> tuple[dict[str, Any], str]:
+    """The run as last reported by a webhook (when they are configured), else as the API has it
+    (``shared``: as a watcher, through :func:`polled`)."""
     if current.webhook_state_for(token_info):
         known = current.runs.run(repo.full_name, run_id)
         if known is not None:
             return known, "webhooks"
+    if shared:
+        return polled(current, token_info, f"{repo.full_name}|run|{run_id}",
+                      lambda: github(token_info).get_run(repo, run_id)), "github"
     return github(token_info).get_run(repo, run_id), "github"
 
 
+def polled(current: Services, token_info: dict[str, Any], what: str, read: Callable[[], T]) -> T:
+    """A GitHub read made for a wait or a stream: shared with every other watcher of ``what`` (at
+    most one per POLL_SECONDS), and counted against the caller's rate limit like a request, so
+    watching cannot spend GitHub's quota faster than asking would."""
+    def counted() -> T:
+        if current.limits is not None and token_info.get("sub"):
+            current.limits.check_key(token_info["sub"])
+        return read()
+
+    return current.polls.read(f"{current.cache_scope(token_info)}{what}".lower(), counted, fresh_for=POLL_SECONDS)
+
+
 def _runs_started_by(current: Services, token_info: dict[str, Any], repo: Repository, request_id: str,
-                     record: Any) -> tuple[list[dict[str, Any]], str]:
+                     record: Any, *, shared: bool = False) -> tuple[list[dict[str, Any]], str]:
     if current.webhook_state_for(token_info) and record is not None:
         return current.runs.runs_titled(repo.full_name, request_id), "webhooks"
     since = (record.at if record is not None else time.time() - LOOKBACK_SECONDS) - 60  # clock skew
     created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     # A workflow_dispatch GitHub did not answer with its run is recorded as such (api.workflow_dispatch).
     event = "workflow_dispatch" if record is not None and record.event_type == "workflow_dispatch" else "repository_dispatch"
-    runs, _ = github(token_info).list_runs(repo, {"event": event, "created": f">={created}", "per_page": 100})
+    query = {"event": event, "created": f">={created}", "per_page": 100}
+    if shared:
+        runs, _ = polled(current, token_info, f"{repo.full_name}|dispatch|{event}|{request_id}",
+                         lambda: github(token_info).list_runs(repo, query))
+    else:
+        runs, _ = github(token_info).list_runs(repo, query)
     return [run for run in runs if run.get("display_title") == request_id], "github"
 
 
@@ -184,28 +211,34 @@ def _aggregate(runs: list[dict[str, Any]]) -> tuple[str, str | None]:
     return ("in_progress" if "in_progress" in statuses else "queued"), None
 
 
-def _watched(current: Services, token_info: dict[str, Any], value: T, read: Callable[[], T],
-             state_of: Callable[[T], tuple[Any, ...]], wait_seconds: int) -> T:
-    """``value``, or what ``read()`` gives once its state (status first) has changed, is completed,
-    or ``wait_seconds`` have passed: an assistant's "tell me when it changes" in one call. A wait
-    takes one of the caller's and the process's wait slots (connector.http.wait_slots)."""
-    first = state_of(value)
-    if wait_seconds <= 0 or first[0] == "completed":
+async def _watched(current: Services, token_info: dict[str, Any], read: Callable[[], T],
+                   state_of: Callable[[T], tuple[Any, ...]], wait_seconds: int,
+                   first_check: Callable[[T], None] | None = None) -> T:
+    """What ``read()`` gives, or, with ``wait_seconds``, what it gives once its state (status
+    first) has changed, is completed, or the time is up: an assistant's "tell me when it changes"
+    in one call. A wait takes its slot before its first read, so a refused one costs no GitHub call."""
+    if wait_seconds <= 0:
+        value = await run_in_threadpool(read)
+        if first_check is not None:
+            first_check(value)
         return value
     with current.waits.taken(current.caller_identity(token_info), "wait"):
+        value = await run_in_threadpool(read)
+        if first_check is not None:
+            first_check(value)
+        first = state_of(value)
         deadline = time.monotonic() + wait_seconds
-        while state_of(value) == first and _pause(current, deadline):
-            value = read()
+        while first[0] != "completed" and state_of(value) == first and await pause(current, token_info, deadline):
+            value = await run_in_threadpool(read)
     return value
 
 
-def _pause(current: Services, deadline: float) -> bool:
-    """Wait for news until the next look; False once the deadline has passed."""
+async def pause(current: Services, token_info: dict[str, Any], deadline: float) -> bool:
+    """Sleep until the next look, on the event loop; False once the deadline has passed. Run state
+    from webhooks is looked at often (it costs no GitHub call), the API every POLL_SECONDS."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return False
-    if current.webhooks_enabled:
-        current.runs.wait_for_change(min(remaining, POLL_SECONDS))
-    else:
-        time.sleep(min(remaining, POLL_SECONDS))
+    every = min(POLL_SECONDS, WEBHOOK_LOOK_SECONDS) if current.webhook_state_for(token_info) else POLL_SECONDS
+    await anyio.sleep(min(remaining, every))
     return True

@@ -22,7 +22,7 @@ from ..policy.workflow_inputs import DeclaredInputs, checked_inputs, declared_in
 from ..types import Repository
 from .replies import dry_run_reply
 
-__all__ = ["dispatch_workflow", "WORKFLOW_DISPATCH"]
+__all__ = ["dispatch_workflow", "declared_for", "WORKFLOW_DISPATCH"]
 
 WORKFLOW_DISPATCH = "workflow_dispatch"  # the event name its dispatch records carry
 
@@ -31,12 +31,16 @@ def dispatch_workflow(body: dict[str, Any], token_info: dict[str, Any]) -> tuple
     current, client = services(), github(token_info)
     repo = current.repository(body, token_info)
     workflow = body["workflow"]
+    if current.events is not None and not workflow.isdigit():
+        current.events.check_workflow(f".github/workflows/{workflow}")  # before any GitHub call
     repository = None
     if body.get("ref") is None or body["dry_run"]:
         repository = client.get_repository(repo)
     ref = body.get("ref") or str((repository or {}).get("default_branch") or "main")
     path = _workflow_path(client, repo, workflow)
-    declared = _declared(current, token_info, client, repo, path, ref)
+    if current.events is not None and workflow.isdigit():
+        current.events.check_workflow(path)
+    declared = declared_for(current, token_info, client, repo, path, ref)
     request_id = body.get("request_id") or new_request_id()
     given = dict(body.get("inputs") or {})
     if "request_id" in declared and "request_id" not in given:
@@ -73,15 +77,16 @@ def _workflow_path(client: GitHub, repo: Repository, workflow: str) -> str:
     return path
 
 
-def _declared(current: Services, token_info: dict[str, Any], client: GitHub, repo: Repository, path: str,
-              ref: str) -> DeclaredInputs:
+def declared_for(current: Services, token_info: dict[str, Any], client: GitHub, repo: Repository, path: str,
+                 ref: str | None) -> DeclaredInputs:
+    """The inputs the workflow at ``path`` declares at ``ref`` (None: the default branch), kept a minute."""
     def load() -> DeclaredInputs:
         try:
             parsed = yaml.safe_load(client.file_text(repo, path, ref))
         except yaml.YAMLError:
-            raise WorkflowNotDispatchable(f"{path} at {ref!r} is not valid YAML, so GitHub would not run it "
-                                          "either; fix the workflow file.") from None
+            raise WorkflowNotDispatchable(f"{path} at {ref or 'the default branch'!r} is not valid YAML, so GitHub "
+                                          "would not run it either; fix the workflow file.") from None
         return declared_inputs(parsed, path)
 
     # Per caller as well: a person acting as themselves may see another version of the file.
-    return current.workflow_inputs.get(f"{current.cache_scope(token_info)}{repo.full_name}|{path}|{ref}", load)
+    return current.workflow_inputs.get(f"{current.cache_scope(token_info)}{repo.full_name}|{path}|{ref or ''}", load)

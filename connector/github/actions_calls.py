@@ -64,17 +64,19 @@ class ActionsCalls:
             _, data = self._call(repo, "GET", f"{repo.path}/actions/workflows/{quote(workflow, safe='')}")
         return data
 
-    def file_text(self, repo: Repository, path: str, ref: str) -> str:
-        """A file's text at ``ref`` (the contents API's base64, decoded)."""
-        with self._translated(repo, missing=f"No file {path} at {ref!r} in {repo.full_name}; check the ref "
+    def file_text(self, repo: Repository, path: str, ref: str | None) -> str:
+        """A file's text at ``ref`` (the default branch when None; the contents API's base64, decoded)."""
+        where = f"at {ref!r}" if ref is not None else "on the default branch"
+        with self._translated(repo, missing=f"No file {path} {where} in {repo.full_name}; check the ref "
                                             "(a branch, tag or commit) and the workflow's name."):
-            _, data = self._call(repo, "GET", f"{repo.path}/contents/{quote(path)}", parameters={"ref": ref})
+            _, data = self._call(repo, "GET", f"{repo.path}/contents/{quote(path)}",
+                                 parameters={"ref": ref} if ref is not None else None)
         if not isinstance(data, dict) or data.get("type") != "file" or data.get("encoding") != "base64":
             raise GitHubUnavailable(f"GitHub did not answer {path} as a file; check the workflow's name.")
         try:
             return base64.b64decode(str(data.get("content") or "")).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise GitHubUnavailable(f"{path} at {ref!r} could not be read as UTF-8 text.") from None
+            raise GitHubUnavailable(f"{path} {where} could not be read as UTF-8 text.") from None
 
     def dispatch_workflow(self, repo: Repository, workflow: str, ref: str, inputs: dict[str, str]
                           ) -> WorkflowRunStarted | None:

@@ -7,18 +7,27 @@ paths given a larger one of their own (a comment of GitHub's maximum length need
 A body sent without Content-Length (chunked) is read here, within the limit, and handed on with
 its length declared: Connexion takes a request without Content-Length for one without a body
 ("RequestBody is required"), which would refuse every streaming client.
+
+A body must also arrive whole within :data:`BODY_SECONDS` of its headers, or the answer is ``408
+request_timeout`` and the connection is closed: a client trickling a byte now and then would
+otherwise hold a connection (and, for a handler reading the body, a worker thread) as long as it
+liked. The deadline ends with the body, so an answer that takes long (a wait, a stream listening
+for the client to go away) is not cut short by it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import PayloadTooLarge
+from ..errors import PayloadTooLarge, RequestTimeout
 from .problem import problem_response
 
-__all__ = ["BodyLimitMiddleware"]
+__all__ = ["BODY_SECONDS", "BodyLimitMiddleware"]
+
+BODY_SECONDS = 30.0  # ChatGPT gives up on the whole call near 45 s; 1 MiB in 30 s is 35 KB/s
 
 
 class _TooLarge(Exception):
@@ -46,24 +55,29 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
             return
+        timely = _in_time(receive, anyio.current_time() + BODY_SECONDS)
         if declared is None:
             try:
-                body = await _read_body(receive, limit)
+                body = await _read_body(timely, limit)
             except _TooLarge:
                 await self._refuse(scope, receive, send, limit)
+                return
+            except RequestTimeout as too_slow:
+                await problem_response(too_slow)(scope, receive, send)
                 return
             except _Disconnected:
                 return
             scope = {**scope, "headers": [*scope.get("headers", []), (b"content-length", str(len(body)).encode())]}
-            receive = _replaying(body, receive)
+            timely = _replaying(body, receive)
         received = 0
-        started = False
+        started = whole = False
 
         async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, whole
+            message = await (receive() if whole else timely())
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
                 if received > limit:
                     raise _TooLarge
             return message
@@ -78,6 +92,9 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if not started:
                 await self._refuse(scope, receive, send, limit)
+        except RequestTimeout as too_slow:  # when nothing inside rendered it (the app's handler does)
+            if not started:
+                await problem_response(too_slow)(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         await problem_response(PayloadTooLarge(
@@ -85,6 +102,18 @@ class BodyLimitMiddleware:
             "(for a dispatch, a reference to the data instead of the data).",
             headers={"Connection": "close"},
         ))(scope, receive, send)
+
+
+def _in_time(receive: Receive, deadline: float) -> Receive:
+    """``receive``, raising :class:`RequestTimeout` (rendered like any error) once ``deadline``
+    (anyio's clock) has passed."""
+    async def timely() -> Message:
+        with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+            return await receive()
+        raise RequestTimeout(f"The request body did not arrive within {BODY_SECONDS:g} s of its headers; send "
+                             "it again, whole.", headers={"Connection": "close"})
+
+    return timely
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

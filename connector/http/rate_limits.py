@@ -15,6 +15,7 @@ limits still apply behind it.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import math
 import time
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import RateLimited
@@ -80,6 +82,16 @@ class RateLimits:
 
 def rate_limited(handler: Callable[..., Any], limits: RateLimits) -> Callable[..., Any]:
     """Wrap a handler so the calling key's limit is counted before it runs."""
+
+    if inspect.iscoroutinefunction(handler):  # runs on the event loop: a shared counter is a network call
+        @functools.wraps(handler)
+        async def waiting(*args: Any, **kwargs: Any) -> Any:
+            token_info = kwargs.get("token_info") or {}
+            if token_info.get("sub"):
+                await run_in_threadpool(limits.check_key, token_info["sub"])
+            return await handler(*args, **kwargs)
+
+        return waiting
 
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -13,6 +13,7 @@ so none sends a credential.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Callable
 from typing import Any
@@ -33,19 +34,34 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def _returns_json(handler: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(handler):  # a handler that waits: Connexion awaits it on the event loop
+        @functools.wraps(handler)
+        async def waiting(*args: Any, **kwargs: Any) -> tuple[Any, int, dict[str, str]]:
+            _note_target(kwargs.get("body"))
+            return _as_json(await handler(*args, **kwargs))
+
+        return waiting
+
     @functools.wraps(handler)  # Connexion reads the handler's parameters through __wrapped__
     def wrapper(*args: Any, **kwargs: Any) -> tuple[Any, int, dict[str, str]]:
-        body = kwargs.get("body")
-        if isinstance(body, dict):  # for the audit log: what the request is about, before any refusal
-            header = request.headers.get("idempotency-key")
-            note_target(body, body.get("request_id") or (header if header and _REQUEST_ID.fullmatch(header) else None))
-        result = handler(*args, **kwargs)
-        if not isinstance(result, tuple):
-            result = (result, 200)
-        body, status, *headers = result
-        return body, status, {**_JSON, **(headers[0] if headers else {})}
+        _note_target(kwargs.get("body"))
+        return _as_json(handler(*args, **kwargs))
 
     return wrapper
+
+
+def _note_target(body: Any) -> None:
+    """For the audit log: what the request is about, before any refusal."""
+    if isinstance(body, dict):
+        header = request.headers.get("idempotency-key")
+        note_target(body, body.get("request_id") or (header if header and _REQUEST_ID.fullmatch(header) else None))
+
+
+def _as_json(result: Any) -> tuple[Any, int, dict[str, str]]:
+    if not isinstance(result, tuple):
+        result = (result, 200)
+    body, status, *headers = result
+    return body, status, {**_JSON, **(headers[0] if headers else {})}
 
 
 class JSONResolver(Resolver):
@@ -58,6 +74,9 @@ class JSONResolver(Resolver):
     def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
         handler = super().resolve_function_from_operation_id(operation_id)
         name = operation_id.rsplit(".", 1)[-1]  # x-openapi-router-controller prefixes the module
+        if name in self._writes and inspect.iscoroutinefunction(handler):
+            raise TypeError(f"{name} writes, so it must be a plain function: the claim and the credential check "
+                            "around it block, and belong in a worker thread")
         if name in self._writes and self._idempotency is not None:
             handler = idempotent(name, handler, self._idempotency, idempotency_key_header)
         if name in self._writes:  # before the claim: a refused body claims no request_id

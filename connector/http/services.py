@@ -25,6 +25,7 @@ from ..spec.catalog import EventCatalog
 from ..state.claims import MemoryClaimStore
 from ..state.protocols import ClaimStore, RunStore
 from ..state.runs import MemoryRunStore
+from ..state.shared_polls import SharedPolls
 from ..types import Repository
 from .auth import Authenticator, acts_as_person
 from .current import ServicesMiddleware, current_services
@@ -51,6 +52,7 @@ class Services:
     limits: RateLimits | None = None
     people_github: GitHub | None = None  # what people signed in with GitHub act through, when they may
     waits: WaitSlots = field(default_factory=WaitSlots)  # long-polls and run streams open at once
+    polls: SharedPolls = field(default_factory=SharedPolls)  # their GitHub reads, shared per run
 
     def webhook_state_for(self, token_info: Mapping[str, Any]) -> bool:
         """Whether run state GitHub pushed may answer this caller: it was pushed about what the
@@ -90,7 +92,7 @@ class Services:
 
     def event_payload(self, event_type: str, payload: dict[str, Any] | None, *, at: tuple[str, ...]) -> dict[str, Any]:
         """The payload for ``event_type``, checked against the operator's event catalog if there is one."""
-        if self.events is None:
+        if self.events is None or not self.events.restricts_events:
             return payload or {}
         return self.events.get(event_type).check_payload(payload, at=at)
 

@@ -1,9 +1,11 @@
 """How many long-polls (``wait_seconds``) and run event streams may be open at once.
 
-Each wait holds a worker thread and each stream a connection for up to 25 s and 10 minutes, so
-without a bound one key could open enough of them to starve everyone else. A caller may hold
-:data:`PER_CALLER` at a time and a process :data:`PER_PROCESS`; past either the answer is ``429
-rate_limited`` with ``Retry-After`` (a call without ``wait_seconds`` is still answered at once).
+A wait holds a request open for up to 25 s and a stream for up to six hours. Neither holds a worker
+thread (they sleep on the event loop, and watchers of one run share its GitHub reads), but each
+holds a connection and reads now and then, so without a bound one key could still hold the
+process's connections or its share of GitHub's quota. A caller may hold :data:`PER_CALLER` at a
+time and a process :data:`PER_PROCESS`; past either the answer is ``429 rate_limited`` with
+``Retry-After`` (a call without ``wait_seconds`` is still answered at once).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..errors import RateLimited
 __all__ = ["PER_CALLER", "PER_PROCESS", "WaitSlots"]
 
 PER_CALLER = 4
-PER_PROCESS = 16  # well under the 40 threads of the pool that also serves every other request
+PER_PROCESS = 200  # a fifth of connector serve's 1,000 connections (connector.http.slow_clients)
 RETRY_SECONDS = 5
 
 

@@ -141,7 +141,11 @@ def _catalog(settings: Settings) -> tuple[Check, EventCatalog | None]:
         catalog = load_catalog(settings.events_file)
     except SettingsError as exc:
         return Check("event catalog", "fail", str(exc)), None
-    return Check("event catalog", "ok", f"{len(catalog.names)} event(s): {', '.join(catalog.names)}"), catalog
+    listed = [f"{len(catalog.names)} event(s): {', '.join(catalog.names)}" if catalog.restricts_events
+              else "any event_type",
+              f"{len(catalog.workflows)} workflow(s): {', '.join(catalog.workflows)}" if catalog.restricts_workflows
+              else "any workflow"]
+    return Check("event catalog", "ok", "; ".join(listed)), catalog
 
 
 def _github(settings: Settings) -> Iterator[Check]:

@@ -15,6 +15,17 @@ JSON Schema (Draft 2020-12) for its ``client_payload``::
             env: {type: string, enum: [dev, staging, prod], description: Where to deploy.}
             version: {type: string, minLength: 1, description: Tag, branch or commit to deploy.}
 
+It may also list the workflows ``dispatch_workflow`` may start (file names in
+``.github/workflows``), each with a description; their inputs are read from the workflow file
+itself, which stays their only description::
+
+    workflows:
+      release.yml:
+        description: Build and publish a release from a tag.
+
+Each section restricts only its own kind: a file with ``workflows`` alone still lets any event
+through, and one with ``events`` alone any workflow.
+
 The file is checked once at start-up; a mistake in it stops the connector with a message naming
 the event and what is wrong, because a catalog that silently allows less (or more) than the
 operator meant is worse than none.
@@ -39,16 +50,18 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from ..config.settings import SettingsError
-from ..errors import UnknownEvent
+from ..errors import UnknownEvent, WorkflowNotDispatchable
 from .json_validation import check_request_value
 from .schema_errors import json_path
 
-__all__ = ["Event", "EventCatalog", "EventsFileError", "load_catalog"]
+__all__ = ["Event", "EventCatalog", "EventsFileError", "Workflow", "load_catalog", "MAX_WORKFLOWS"]
 
 # GitHub takes any event_type of up to 100 characters; a catalog name is also something a model
 # has to spell and a workflow's `types:` list has to match, so it is kept to a plain token.
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}\Z")
+_WORKFLOW_FILE = re.compile(r"^[A-Za-z0-9._-]{1,95}\.ya?ml\Z")
 MAX_DESCRIPTION = 300  # ChatGPT's importer refuses longer descriptions
+MAX_WORKFLOWS = 20  # listing them reads each workflow file once a minute
 _NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
@@ -78,9 +91,36 @@ class Event:
         return payload
 
 
+@dataclass(frozen=True)
+class Workflow:
+    file: str  # its name in .github/workflows
+    description: str
+
+
 class EventCatalog:
-    def __init__(self, events: list[Event]) -> None:
+    def __init__(self, events: list[Event], workflows: list[Workflow] | None = None) -> None:
         self.events = {event.name: event for event in events}
+        self.workflows = {workflow.file: workflow for workflow in workflows or []}
+
+    @property
+    def restricts_events(self) -> bool:
+        return bool(self.events)
+
+    @property
+    def restricts_workflows(self) -> bool:
+        return bool(self.workflows)
+
+    def check_workflow(self, path: str) -> None:
+        """Refuse a workflow file outside the catalog (when it lists workflows) with
+        :class:`WorkflowNotDispatchable` naming the ones allowed."""
+        file = path.rsplit("/", 1)[-1]
+        if not self.workflows or (file in self.workflows and path == f".github/workflows/{file}"):
+            return
+        close = difflib.get_close_matches(file, list(self.workflows), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(match) for match in close)}?" if close else "."
+        raise WorkflowNotDispatchable(
+            f"{file[:100]!r} is not a workflow this connector may start{hint} Allowed: {', '.join(self.workflows)}.",
+            allowed=list(self.workflows))
 
     @property
     def names(self) -> list[str]:
@@ -107,6 +147,8 @@ class EventCatalog:
         are validated with, and an unknown name deserves ``unknown_event`` with suggestions rather
         than a bare schema error; :meth:`advertise_names` adds the enum to the served copy.
         """
+        if not self.events:
+            return
         properties = schema["properties"]
         properties[name_field] = {
             **properties[name_field],
@@ -129,7 +171,20 @@ class EventCatalog:
 
     def advertise_names(self, schema: dict[str, Any], *, name_field: str) -> None:
         """Make the event name an ``enum`` in a served schema (in place), so a model sees the choices."""
+        if not self.events:
+            return
         schema["properties"][name_field] = {**schema["properties"][name_field], "enum": self.names}
+
+    def describe_workflows_in(self, schema: dict[str, Any], *, name_field: str) -> None:
+        """Say in a request schema (in place) which workflows may be started and what each does."""
+        if self.workflows:
+            schema["properties"][name_field] = {**schema["properties"][name_field], "description": _clip(
+                "One of: " + "; ".join(f"{w.file} ({w.description.rstrip('.')})" for w in self.workflows.values()) + ".")}
+
+    def advertise_workflows(self, schema: dict[str, Any], *, name_field: str) -> None:
+        """Make the workflow an ``enum`` of the allowed files in a served schema (in place)."""
+        if self.workflows:
+            schema["properties"][name_field] = {**schema["properties"][name_field], "enum": list(self.workflows)}
 
     def _arguments_union(self) -> dict[str, dict[str, Any]]:
         """Every argument of every event; where events define one name differently, only what they share."""
@@ -177,11 +232,28 @@ def load_catalog(path: Path) -> EventCatalog:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise EventsFileError(f"CONNECTOR_EVENTS_FILE {path} cannot be read as YAML: "
                               f"{str(exc).splitlines()[0]}") from None
-    entries = data.get("events") if isinstance(data, dict) else None
-    if not isinstance(entries, dict) or not entries:
+    if not isinstance(data, dict) or not (data.get("events") or data.get("workflows")) or \
+            set(data) - {"events", "workflows"}:
         raise EventsFileError(f"{path} must have a non-empty 'events' mapping of event names to "
-                              "{description, payload}; see examples/events.yaml")
-    return EventCatalog([_event(path, name, entry) for name, entry in entries.items()])
+                              "{description, payload}, a 'workflows' mapping of workflow files to {description}, "
+                              "or both; see examples/events.yaml")
+    events, workflows = data.get("events") or {}, data.get("workflows") or {}
+    for section, entries in (("events", events), ("workflows", workflows)):
+        if not isinstance(entries, dict):
+            raise EventsFileError(f"{path}: {section!r} must be a mapping; see examples/events.yaml")
+    if len(workflows) > MAX_WORKFLOWS:
+        raise EventsFileError(f"{path}: at most {MAX_WORKFLOWS} workflows (listing them reads each file)")
+    return EventCatalog([_event(path, name, entry) for name, entry in events.items()],
+                        [_workflow(path, name, entry) for name, entry in workflows.items()])
+
+
+def _workflow(path: Path, name: Any, entry: Any) -> Workflow:
+    where = f"{path}: workflow {name!r}"
+    if not isinstance(name, str) or not _WORKFLOW_FILE.match(name):
+        raise EventsFileError(f"{where}: give the workflow's file name in .github/workflows, e.g. deploy.yml")
+    if not isinstance(entry, dict) or set(entry) != {"description"}:
+        raise EventsFileError(f"{where} must be a mapping with 'description' (its inputs are read from the file)")
+    return Workflow(file=name, description=_description(where, entry.get("description")))
 
 
 def _event(path: Path, name: Any, entry: Any) -> Event:
@@ -191,10 +263,7 @@ def _event(path: Path, name: Any, entry: Any) -> Event:
                               "letter or digit (the workflow lists it under on.repository_dispatch.types)")
     if not isinstance(entry, dict) or set(entry) - {"description", "payload"}:
         raise EventsFileError(f"{where} must be a mapping with 'description' and optionally 'payload'")
-    description = entry.get("description")
-    if not isinstance(description, str) or not description.strip() or len(description) > MAX_DESCRIPTION:
-        raise EventsFileError(f"{where} needs a description of 1-{MAX_DESCRIPTION} characters "
-                              "(the model reads it to choose the event)")
+    description = _description(where, entry.get("description"))
     payload = entry.get("payload", _NO_ARGUMENTS)
     error = best_match(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(payload))
     if error is not None:
@@ -209,7 +278,14 @@ def _event(path: Path, name: Any, entry: Any) -> Event:
         text = schema.get("description", "") if isinstance(schema, dict) else ""
         if len(text) > MAX_DESCRIPTION:
             raise EventsFileError(f"{where}: the description of {argument!r} is over {MAX_DESCRIPTION} characters")
-    return Event(name=name, description=description.strip(), payload=payload)
+    return Event(name=name, description=description, payload=payload)
+
+
+def _description(where: str, description: Any) -> str:
+    if not isinstance(description, str) or not description.strip() or len(description) > MAX_DESCRIPTION:
+        raise EventsFileError(f"{where} needs a description of 1-{MAX_DESCRIPTION} characters "
+                              "(the model reads it to choose)")
+    return description.strip()
 
 
 def _clip(text: str) -> str:

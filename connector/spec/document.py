@@ -7,10 +7,12 @@
   server is not on the origin it was imported from;
 * without a default repository, ``owner`` and ``repo`` become required in every request body, so the
   schema tells callers the truth instead of a later 400 doing it (and their descriptions stop
-  saying they may be omitted);
+  saying they may be omitted), except where a repository is optional even then
+  (``x-connector-repository-optional``);
 * in read-only mode, the operations that write are not there at all;
 * with an event catalog, the dispatch schemas (those marked ``x-connector-event``) describe the
-  events and their arguments, and the served copy lists the event names as an ``enum``;
+  events and their arguments, and the served copy lists the event names as an ``enum``; when it
+  lists workflows, the workflow field (``x-connector-workflow``) names them the same way;
 * operations marked ``x-connector-hidden`` (the actions-gateway compatibility route, which
   authenticates differently) are routed but not served: ChatGPT takes one auth scheme per action.
 """
@@ -57,7 +59,7 @@ def document_for(*, has_default_repo: bool, read_only: bool = False, catalog: Ev
     schemas = document["components"]["schemas"]
     if not has_default_repo:
         for schema in schemas.values():
-            if "owner" in schema.get("properties", {}):
+            if "owner" in schema.get("properties", {}) and not schema.get("x-connector-repository-optional"):
                 schema["required"] = ["owner", "repo", *schema.get("required", [])]
             if isinstance(schema.get("description"), str):
                 schema["description"] = _MAY_BE_OMITTED.sub("", schema["description"])
@@ -65,6 +67,8 @@ def document_for(*, has_default_repo: bool, read_only: bool = False, catalog: Ev
         for schema in _event_schemas(document):
             fields = schema["x-connector-event"]
             catalog.describe_in(schema, name_field=fields["name"], payload_field=fields["payload"])
+        for schema in _marked(document, "x-connector-workflow"):
+            catalog.describe_workflows_in(schema, name_field=schema["x-connector-workflow"])
     if read_only:
         _drop_writes(document)
     return document
@@ -76,7 +80,11 @@ def document_for_settings(settings: Settings, catalog: EventCatalog | None = Non
 
 
 def _event_schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [schema for schema in document["components"]["schemas"].values() if "x-connector-event" in schema]
+    return _marked(document, "x-connector-event")
+
+
+def _marked(document: dict[str, Any], marker: str) -> list[dict[str, Any]]:
+    return [schema for schema in document["components"]["schemas"].values() if marker in schema]
 
 
 def is_write(operation: Any) -> bool:
@@ -123,6 +131,8 @@ def advertised_document(document: dict[str, Any], catalog: EventCatalog | None =
     if catalog is not None:
         for schema in _event_schemas(served):
             catalog.advertise_names(schema, name_field=schema["x-connector-event"]["name"])
+        for schema in _marked(served, "x-connector-workflow"):
+            catalog.advertise_workflows(schema, name_field=schema["x-connector-workflow"])
     return served
 
 

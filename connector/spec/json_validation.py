@@ -42,8 +42,10 @@ def _no_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
     return result
 
 
-def _no_constants(name: str) -> t.NoReturn:
-    raise _StrictJSONError(f"{name} is not valid JSON")
+def _no_constants(name: str) -> _BadNumber:
+    # Kept in place like a bad number, so the field is named: an MCP client's 1e400 arrives as
+    # Infinity, since the SDK parses the call before the route sees it.
+    return _BadNumber(f"is {name}, which is not valid JSON (send a finite number)")
 
 
 def strict_json_loads(raw: bytes, encoding: str = "utf-8") -> t.Any:
