@@ -48,6 +48,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .http.request_id import configure_logging
     from .http.resolver import JSONResolver
     from .http.services import Services, ServicesMiddleware
+    from .http.trailing_slash import TrailingSlashMiddleware
     from .http.webhooks import MAX_DELIVERY_BYTES, webhook_endpoint
     from .mcp.endpoint import McpEndpoint
     from .mcp.tools import instructions_for, tools_from_document
@@ -186,6 +187,8 @@ def middleware_stack(settings: Settings, services: Services, writes: frozenset[s
         ExceptionMiddleware,
         # Two Authorization (or X-API-Key) headers: a proxy and the connector could read different ones.
         CredentialHeadersMiddleware,
+        # A trailing slash is a 404, not Starlette's redirect to a URL built from the caller's Host.
+        TrailingSlashMiddleware,
         # Connexion's: serves no UI or spec here (/openapi.json is the connector's own route).
         SwaggerUIMiddleware,
         # Connexion's: finds the operation for the path.

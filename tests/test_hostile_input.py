@@ -214,3 +214,14 @@ def test_credentials_sent_twice_are_refused_before_authentication(hostile_client
     assert response.status_code == 400
     assert response.json()["errors"] == [{"path": f"header {header}", "message": "was sent more than once; send it once"}]
     assert double.requests == []
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/chatgpt/prs/list/"), ("GET", "/health/"), ("POST", "/mcp/"),
+                                          ("GET", "/openapi.json/"), ("GET", "/.well-known/oauth-protected-resource/")])
+def test_a_trailing_slash_is_not_found_never_a_redirect_to_the_callers_host(hostile_client, double, method, path):
+    response = hostile_client.request(method, path, json={"owner": OWNER, "repo": REPO}, follow_redirects=False,
+                                      headers={"Host": "attacker.example", "Authorization": f"Bearer {API_KEY}"})
+
+    assert response.status_code == 404 and "location" not in response.headers
+    assert response.json()["code"] == "not_found" and "attacker" not in response.text
+    assert double.requests == []

@@ -18,6 +18,7 @@ CONNECTOR_ORDER = [
     "BodyLimitMiddleware",
     "ExceptionMiddleware",
     "CredentialHeadersMiddleware",
+    "TrailingSlashMiddleware",
     "SwaggerUIMiddleware",
     "RoutingMiddleware",
     "OperationNoteMiddleware",
