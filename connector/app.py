@@ -106,7 +106,8 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     auth = Authenticator(keys, verifier=oauth.verifier if oauth is not None else None,
                          public_base_url=settings.public_base_url, embedded=oauth is not None and oauth.server is not None,
                          mcp_api_keys=settings.mcp_api_keys, operation_scopes=operation_scopes(document),
-                         people=people, grants=oauth.server.book.get if oauth is not None and oauth.server else None)
+                         people=people, grants=oauth.server.book.get if oauth is not None and oauth.server else None,
+                         shared_stores=settings.redis_url is not None)
     services = Services(settings=settings, github=github, events=catalog, readiness=Readiness(settings, USER_AGENT),
                         auth=auth, runs=runs, idempotency=claims, limits=limits,
                         people_github=people.github if people is not None else None)

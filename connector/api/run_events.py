@@ -39,8 +39,8 @@ def run_events_endpoint(auth: Authenticator, document: dict[str, Any]):
     patterns = {name: ecma_regex(schemas[name.capitalize()]["pattern"]) for name in ("owner", "repo")}
 
     async def run_events(request: Request) -> StreamingResponse:
-        token_info = auth.authenticate(request.headers.get("authorization", ""), request.scope, needed=SCOPE,
-                                       what="stream")
+        token_info = await auth.authenticate_async(request.headers.get("authorization", ""), request.scope,
+                                                   needed=SCOPE, what="stream")
         params = request.path_params
         bad = [FieldError(f"$.{name}", "is not a valid GitHub name") for name, pattern in patterns.items()
                if len(params[name]) > 100 or not pattern.search(params[name])]

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from connexion.exceptions import OAuthResponseProblem
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
+from starlette.concurrency import run_in_threadpool
 
 from ..config.allowlist import RepoAllowlist
 from ..config.keys import SCOPES, ApiKey, KeyRing
@@ -50,9 +51,15 @@ class Authenticator:
     def __init__(self, keys: KeyRing, *, verifier: TokenVerifier | None = None, public_base_url: str | None = None,
                  embedded: bool = False, mcp_api_keys: bool = True,
                  operation_scopes: Mapping[str, tuple[str, ...]] | None = None,
-                 people: GitHubPeople | None = None, grants: Callable[[str], Grant | None] | None = None) -> None:
+                 people: GitHubPeople | None = None, grants: Callable[[str], Grant | None] | None = None,
+                 shared_stores: bool = False) -> None:
         self.keys, self.verifier, self.public_base_url = keys, verifier, public_base_url
         self.embedded, self.mcp_api_keys = embedded, mcp_api_keys
+        # Checking an access token may wait on the network: an external issuer's keys are fetched
+        # (again for a kid not seen before, which any caller can put in a token), and a person's
+        # grant and session are read from Redis. That waiting is done in a worker thread, never on
+        # the event loop every request shares; an API key, or a token checked in memory, is not.
+        self.verification_blocks = verifier is not None and (not embedded or shared_stores)
         self.operation_scopes = dict(operation_scopes or {})
         self.people, self.grants = people, grants  # with signing in with GitHub
 
@@ -78,6 +85,14 @@ class Authenticator:
                                token_error="invalid_token")
         key = self.keys.find(token)
         return key.token_info() if key is not None else None
+
+    async def authenticate_async(self, header: str, scope: Mapping[str, Any], *, needed: str | None,
+                                 what: str) -> dict[str, Any]:
+        """:meth:`authenticate`, in a worker thread when checking the credential may wait."""
+        match = _BEARER.match(header)
+        if self.verification_blocks and match is not None and looks_like_jwt(match.group(1)):
+            return await run_in_threadpool(self.authenticate, header, scope, needed=needed, what=what)
+        return self.authenticate(header, scope, needed=needed, what=what)
 
     def authenticate(self, header: str, scope: Mapping[str, Any], *, needed: str | None, what: str) -> dict[str, Any]:
         """The token info for an ``Authorization: Bearer`` header, which must hold scope ``needed``
@@ -172,7 +187,11 @@ def security_handlers(auth: Authenticator) -> dict[str, type]:
                     return with_scopes(outer.token_info["key"], tuple(required_scopes or ()), "operation",
                                        outer.token_info)
                 auth_type, token = self.get_auth_header_value(request)
-                return verify(token, request) if auth_type == "bearer" else NO_VALUE
+                if auth_type != "bearer":
+                    return NO_VALUE
+                if auth.verification_blocks and looks_like_jwt(token):
+                    return run_in_threadpool(verify, token, request)  # Connexion awaits what it is given
+                return verify(token, request)
 
             return check
 

@@ -69,7 +69,8 @@ class McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        token_info = self.auth.authenticate(headers.get("authorization", ""), scope, needed=None, what="MCP")
+        token_info = await self.auth.authenticate_async(headers.get("authorization", ""), scope, needed=None,
+                                                        what="MCP")
         arrival = arrival_of(scope)
         if arrival is not None:  # the tool calls this POST carries are made with this key
             arrival.token_info = token_info
