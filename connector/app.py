@@ -31,7 +31,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .api.run_events import run_events_endpoint
     from .config.keys import KeyRing
     from .config.settings import Settings
-    from .errors import MethodNotAllowed
+    from .errors import BadRequest, FieldError, MethodNotAllowed
     from .github.client import USER_AGENT, GitHub, GitHubAnswer, github_client
     from .http.arrival import ArrivalMiddleware, arrival_of
     from .http.audit import AuditLog
@@ -58,6 +58,7 @@ with long_lived_objects():  # the imports that make up most of the cold start
     from .spec import openapi31
     from .spec.catalog import EventCatalog, load_catalog
     from .spec.document import (
+        VIEWS,
         advertised_document,
         document_for_settings,
         served_document,
@@ -317,23 +318,29 @@ def _routes_with_larger_legal_bodies(settings: Settings) -> dict[str, int]:
 
 def _openapi_view(document: dict, catalog: EventCatalog | None, auth: Authenticator,
                   oauth: OAuth | None) -> Callable[[Request], Awaitable[Response]]:
-    @lru_cache(maxsize=8)  # keyed by base URL; bounded because the Host header is the caller's
-    def render(base_url: str) -> str:
-        return openapi_json(document, base_url, catalog, embedded_oauth=oauth is not None and oauth.server is not None)
+    @lru_cache(maxsize=8)  # keyed by base URL and view; bounded because the Host header is the caller's
+    def render(base_url: str, view: str) -> str:
+        return openapi_json(document, base_url, catalog, embedded_oauth=oauth is not None and oauth.server is not None,
+                            view=view)
 
     async def openapi_view(request: Request) -> Response:
         base_url = auth.public_base_url or str(request.base_url)
-        return Response(render(base_url.rstrip("/")), media_type="application/json")
+        view = request.query_params.get("view", "model")
+        if view not in VIEWS:
+            raise BadRequest([FieldError("view", f"is one of {', '.join(VIEWS)} (model when left out)")])
+        return Response(render(base_url.rstrip("/"), view), media_type="application/json")
 
     return openapi_view
 
 
-def openapi_json(document: dict, base_url: str, catalog: EventCatalog | None, *, embedded_oauth: bool) -> str:
-    """``/openapi.json`` as served at ``base_url`` (and printed by ``connector spec``): with the
-    embedded authorization server, its sign-in is offered beside the API key."""
+def openapi_json(document: dict, base_url: str, catalog: EventCatalog | None, *, embedded_oauth: bool,
+                 view: str = "model") -> str:
+    """``/openapi.json`` as served at ``base_url`` (and printed by ``connector spec``), in one of
+    its views (connector.spec.document.VIEWS): with the embedded authorization server, its sign-in
+    is offered beside the API key."""
     if not embedded_oauth:
-        return served_json(document, base_url, catalog)
-    served = with_oauth_scheme(served_document(document, base_url, catalog), base_url)
+        return served_json(document, base_url, catalog, view=view)
+    served = with_oauth_scheme(served_document(document, base_url, catalog, view=view), base_url)
     return json.dumps(served, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     spec.add_argument("--base-url", help="server URL to put in the document (default: PUBLIC_BASE_URL)")
     spec.add_argument("--sandbox", action="store_true",
                       help="as the sandbox serves it (a default repository, OAuth on), whatever the settings say")
+    spec.add_argument("--enforced", action="store_true",
+                      help="the enforced view (/openapi.json?view=enforced: every schema whole, for contract testers)")
     args = parser.parse_args(argv)
 
     configure_logging()
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.json)
         if args.command == "spec":
-            return _spec(args.base_url, args.sandbox)
+            return _spec(args.base_url, args.sandbox, "enforced" if args.enforced else "model")
         if args.command == "keys":
             return _new_key(args.name, args.scopes, args.repos)
         if args.command == "oauth":
@@ -133,7 +135,7 @@ def _check(as_json: bool) -> int:
     return 1 if any(check.status == "fail" for check in checks) else 0
 
 
-def _spec(base_url: str | None, sandbox: bool) -> int:
+def _spec(base_url: str | None, sandbox: bool, view: str) -> int:
     from .app import openapi_json
     from .spec.catalog import load_catalog
     from .spec.document import document_for_settings
@@ -150,7 +152,7 @@ def _spec(base_url: str | None, sandbox: bool) -> int:
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     document = document_for_settings(settings, catalog)
     print(openapi_json(document, (base_url or settings.public_base_url or "http://127.0.0.1:8080").rstrip("/"),
-                       catalog, embedded_oauth=settings.oauth_mode == "embedded"))
+                       catalog, embedded_oauth=settings.oauth_mode == "embedded", view=view))
     return 0
 
 

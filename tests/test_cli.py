@@ -129,7 +129,11 @@ def test_spec_sandbox_prints_the_document_the_sandbox_serves(sandbox_server):
     configured = json.loads(subprocess.run([sys.executable, "-m", "connector", "spec"], env=clean_env(), cwd=ROOT,
                                            capture_output=True, text=True, check=True).stdout)
 
+    enforced = subprocess.run([sys.executable, "-m", "connector", "spec", "--sandbox", "--enforced", "--base-url", url],
+                              env=clean_env(), cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
     assert printed.strip() == requests.get(f"{url}/openapi.json", timeout=10).text
+    assert enforced.strip() == requests.get(f"{url}/openapi.json?view=enforced", timeout=10).text
     # Without --sandbox the settings have no default repository, so the document says owner and repo are needed.
     assert "owner" in configured["components"]["schemas"]["ListPullRequestsRequest"]["required"]
     assert "owner" not in json.loads(printed)["components"]["schemas"]["ListPullRequestsRequest"].get("required", [])

@@ -113,7 +113,7 @@ def test_tools_list_over_streamable_http_is_a_view_of_the_served_spec(make_setti
     from jsonschema import Draft202012Validator
 
     with LiveServer(create_app(make_settings())) as server:
-        document = requests.get(f"{server.url}/openapi.json").json()
+        document = requests.get(f"{server.url}/openapi.json?view=enforced").json()
 
         async def listed():
             async with mcp_client(server.url, mode=mode) as client:

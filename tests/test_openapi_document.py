@@ -115,8 +115,8 @@ def test_served_document_is_compact_and_names_one_https_server():
     document = served_document(document_for(has_default_repo=False), "https://connector.example.com")
 
     assert document["servers"] == [{"url": "https://connector.example.com"}]
-    # About 4 KB per operation (13 of them), schemas and error responses included.
-    assert len(json.dumps(document)) < 4_500 * len(document["paths"])
+    # About 3 KB per operation (13 of them), answer schemas included; the enforced view is ~4 KB.
+    assert len(json.dumps(document)) < 3_200 * len(document["paths"])
     validate(document, cls=OpenAPIV31SpecValidator)
 
 
@@ -139,10 +139,13 @@ def test_without_a_default_repository_owner_and_repo_are_required_in_the_served_
 
 @pytest.mark.one_github_layout
 def test_with_a_default_repository_owner_and_repo_are_optional_but_go_together(make_client, double):
-    served = make_client(default_repo=("octo-org", "webapp")).get("/openapi.json").json()
+    client = make_client(default_repo=("octo-org", "webapp"))
+    enforced = client.get("/openapi.json?view=enforced").json()
+    for_models = client.get("/openapi.json").json()
 
-    for schema in request_schemas(served).values():
+    for schema in [*request_schemas(enforced).values(), *request_schemas(for_models).values()]:
         assert not {"owner", "repo"} & set(schema.get("required", []))
+    for schema in request_schemas(enforced).values():
         assert schema["dependentRequired"] == {"owner": ["repo"], "repo": ["owner"]}
 
 
@@ -150,7 +153,7 @@ def test_with_a_default_repository_owner_and_repo_are_optional_but_go_together(m
 def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_written(make_client, double):
     client = make_client(public_base_url="https://gpt-connector.example.org", default_repo=("o", "r"))
 
-    served = client.get("/openapi.json").json()
+    served = client.get("/openapi.json?view=enforced").json()
 
     assert served["servers"] == [{"url": "https://gpt-connector.example.org"}]
     # As written, less the routes marked x-connector-hidden: the gateway compatibility route with
@@ -162,6 +165,31 @@ def test_openapi_json_uses_public_base_url_and_otherwise_serves_the_document_as_
     del expected["paths"]["/health/ready"], expected["paths"]["/health"]
     assert {k: v for k, v in served.items() if k != "servers"} == {
         k: v for k, v in expected.items() if k != "servers"}
+
+
+@pytest.mark.one_github_layout
+def test_the_view_for_models_is_lean_and_the_server_still_enforces_everything(make_client, double):
+    """/openapi.json (what ChatGPT imports, and a GPT pays for in every conversation) gives the
+    request schemas as the MCP tools do and one default answer for refusals; what it leaves out
+    is still enforced, and the whole document is one query away for contract testers."""
+    client = make_client(default_repo=None)
+    for_models = client.get("/openapi.json").json()
+    enforced = client.get("/openapi.json?view=enforced").json()
+
+    text = json.dumps(for_models)
+    assert len(text) < 0.8 * len(json.dumps(enforced))
+    assert '"pattern"' not in text and '"not"' not in text and "x-connector-" not in text
+    assert "x-openapi-router-controller" not in text and "x-openai-isConsequential" in text
+    for item in for_models["paths"].values():
+        for operation in item.values():
+            assert set(operation["responses"]) - {"default"} <= {"200", "201", "202"}
+            assert operation["responses"]["default"] == {"$ref": "#/components/responses/Problem"}
+    assert set(for_models["paths"]) == set(enforced["paths"])
+    validate(for_models, cls=OpenAPIV31SpecValidator)
+    # What the view leaves out is refused all the same, naming the field.
+    refused = client.post("/chatgpt/prs/list", json={"owner": "-not a login-", "repo": "webapp"})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["path"] == "$.owner"
+    assert client.get("/openapi.json?view=everything").status_code == 400
 
 
 @pytest.mark.one_github_layout

@@ -15,6 +15,10 @@
   lists workflows, the workflow field (``x-connector-workflow``) names them the same way;
 * operations marked ``x-connector-hidden`` (the actions-gateway compatibility route, which
   authenticates differently) are routed but not served: ChatGPT takes one auth scheme per action.
+
+``/openapi.json`` serves that document in one of two views: by default as a model is shown it
+(:func:`model_view_of`, what ChatGPT imports and a GPT pays for in every conversation), and with
+``?view=enforced`` whole, for contract testers and client generators.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ import yaml
 
 from ..config.settings import Settings
 from .catalog import EventCatalog
+from .model_view import model_view
 
 __all__ = ["SPEC_PATH", "is_write", "write_operation_ids", "load_document", "document_for", "document_for_settings", "advertised_document",
-           "served_document", "served_json"]
+           "served_document", "served_json", "model_view_of", "VIEWS"]
 
+VIEWS = ("model", "enforced")
+_INTERNAL_EXTENSIONS = ("x-connector-", "x-openapi-router-controller")
 _MAY_BE_OMITTED = re.compile(r"\s*May be omitted when the connector has a default repository\.")
 
 # A link to the top-level openapi.yaml in a checkout, the document itself once installed.
@@ -107,11 +114,86 @@ def _drop_writes(document: dict[str, Any]) -> None:
             del document["paths"][path]
 
 
-def served_document(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> dict[str, Any]:
-    """What ``/openapi.json`` serves: the enforced document for ChatGPT's importer, on one server."""
+def served_document(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None, *,
+                    view: str = "model") -> dict[str, Any]:
+    """What ``/openapi.json`` serves, on one server: by default the view ChatGPT's importer is
+    given (:func:`model_view_of`), or with ``view="enforced"`` every schema whole, for contract
+    testers and client generators."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}")
     served = advertised_document(document, catalog)
+    if view == "model":
+        served = model_view_of(served)
     served["servers"] = [{"url": base_url.rstrip("/")}]
     return served
+
+
+def model_view_of(document: dict[str, Any]) -> dict[str, Any]:
+    """An advertised document as a model is shown it, which every conversation of a GPT pays for.
+
+    Request schemas are given as the MCP tools give them (:mod:`connector.spec.model_view`: no
+    regex patterns, string lengths, ``not`` clauses or other rules only a validator uses; the
+    server still enforces all of them and names the field it refuses). An operation's answers are
+    its success responses, their schemas whole, and one ``default`` for every refusal (a problem
+    document with a stable ``code``), rather than ten error responses each. What only this code
+    reads goes: its ``x-connector-*`` markers and router modules (ChatGPT's ``x-openai-*`` stay),
+    and the examples of answers.
+    """
+    lean = _without_internals(document)
+    schemas = lean["components"]["schemas"]
+    answered = _schemas_reached(lean, "responses") | _schemas_reached(lean["components"].get("responses", {}), None)
+    for name in _schemas_reached(lean, "requestBody") - answered:
+        schemas[name] = model_view(schemas[name])
+    for item in lean["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            successes = {code: response for code, response in operation["responses"].items() if code.startswith("2")}
+            for response in successes.values():
+                for media in (response.get("content") or {}).values():
+                    media.pop("examples", None)
+            operation["responses"] = {**successes, "default": {"$ref": "#/components/responses/Problem"}}
+    lean["components"]["responses"] = {"Problem": {
+        "description": "Refused or failed: act on detail, branch on code (429 sends Retry-After).",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
+    lean["components"].pop("headers", None)  # only the error responses used them
+    _drop_unreferenced_schemas(lean)
+    return lean
+
+
+def _without_internals(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _without_internals(value) for key, value in node.items()
+                if not (isinstance(key, str) and key.startswith(_INTERNAL_EXTENSIONS))}
+    if isinstance(node, list):
+        return [_without_internals(value) for value in node]
+    return node
+
+
+def _schemas_reached(document: dict[str, Any], part: str | None) -> set[str]:
+    """The component schemas ``part`` of any operation (the whole of ``document`` when None)
+    refers to, directly or through other schemas."""
+    schemas = document.get("components", {}).get("schemas", {})
+    if part is None:
+        roots: list[Any] = [document]
+    else:
+        roots = [operation.get(part) for item in document["paths"].values() for operation in item.values()
+                 if isinstance(operation, dict)]
+    reached: set[str] = set()
+    pending = roots
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in reached:
+                    reached.add(name)
+                    pending.append(schemas.get(name))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return reached
 
 
 def advertised_document(document: dict[str, Any], catalog: EventCatalog | None = None) -> dict[str, Any]:
@@ -160,5 +242,7 @@ def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
         del schemas[name]
 
 
-def served_json(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None) -> str:
-    return json.dumps(served_document(document, base_url, catalog), ensure_ascii=False, separators=(",", ":"))
+def served_json(document: dict[str, Any], base_url: str, catalog: EventCatalog | None = None, *,
+                view: str = "model") -> str:
+    return json.dumps(served_document(document, base_url, catalog, view=view), ensure_ascii=False,
+                      separators=(",", ":"))
