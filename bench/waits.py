@@ -153,7 +153,7 @@ def main() -> int:
     keys = keys_file(workdir / "keys.toml", many + 2)
     other_key, one_key, spread = keys[0], keys[1], keys[2:]
 
-    double = GitHubDouble(token=TOKEN).start()
+    double = GitHubDouble(token=TOKEN, check_answers=False).start()  # GitHub's speed, not the tests' guard
     seed_demo(double)
     double.add_workflow(OWNER, REPO, "Deploy", types=["deploy"], jobs=["build"])
     connector, url = start_connector(args.python, double.url, workdir / "keys.toml", workdir)
