@@ -172,15 +172,13 @@ def current_run(current: Services, token_info: dict[str, Any], repo: Repository,
 
 
 def polled(current: Services, token_info: dict[str, Any], what: str, read: Callable[[], T]) -> T:
-    """A GitHub read made for a wait or a stream: shared with every other watcher of ``what`` (at
-    most one per POLL_SECONDS), and counted against the caller's rate limit like a request, so
-    watching cannot spend GitHub's quota faster than asking would."""
-    def counted() -> T:
-        if current.limits is not None and token_info.get("sub"):
-            current.limits.check_key(token_info["sub"])
-        return read()
-
-    return current.polls.read(f"{current.cache_scope(token_info)}{what}".lower(), counted, fresh_for=POLL_SECONDS)
+    """A GitHub read made for a wait or a stream: counted against the caller's rate limit like a
+    request, so watching cannot spend more than asking would, then shared with every other watcher
+    of ``what`` (at most one GitHub read per POLL_SECONDS). The count comes first, for each caller:
+    one caller's limit must not end another's wait through a read they shared."""
+    if current.limits is not None and token_info.get("sub"):
+        current.limits.check_key(token_info["sub"])
+    return current.polls.read(f"{current.cache_scope(token_info)}{what}".lower(), read, fresh_for=POLL_SECONDS)
 
 
 def _runs_started_by(current: Services, token_info: dict[str, Any], repo: Repository, request_id: str,
