@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import GitHubUnavailable
 from ..types import Repository
+from .client_core import ClientCore
 from .logs import LogTail, fetch_tail
 
 __all__ = ["ActionsCalls", "WorkflowRunStarted"]
@@ -24,18 +24,11 @@ WorkflowRunStarted = dict[str, Any]  # GitHub's {workflow_run_id, run_url, html_
 _LOG_DEADLINE_SECONDS = 15.0  # for one job's log: a few jobs stay inside ChatGPT's ~45 s
 
 
-class ActionsCalls:
+class ActionsCalls(ClientCore):
     if TYPE_CHECKING:
         _timeout: int
         _storage: requests.Session
         api_version: str
-
-        def _call(self, repo: Repository, verb: str, url: str, *, reading: bool = False, **kwargs: Any
-                  ) -> tuple[dict[str, Any], Any]: ...
-
-        def _translated(self, repo: Repository, *, number: int | None = None, run_id: int | None = None,
-                        write: str | None = None, missing: str | None = None
-                        ) -> AbstractContextManager[None]: ...
 
     def get_job(self, repo: Repository, job_id: int) -> dict[str, Any]:
         with self._translated(repo, missing=_no_job(repo, job_id)):

@@ -9,11 +9,11 @@ tells a plain issue's number from a pull request's in the same query. A part of
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GitHubNotFound, GitHubUnavailable, GitHubValidation
 from ..types import Repository
+from .client_core import ClientCore
 
 if TYPE_CHECKING:
     from github import Github
@@ -46,16 +46,9 @@ query PullRequest($owner: String!, $name: String!, $number: Int!, $files: Int!) 
 """
 
 
-class PullRequestQuery:
+class PullRequestQuery(ClientCore):
     if TYPE_CHECKING:
         _client: Github
-
-        def _call(self, repo: Repository, verb: str, url: str, *, reading: bool = False, **kwargs: Any
-                  ) -> tuple[dict[str, Any], Any]: ...
-
-        def _translated(self, repo: Repository, *, number: int | None = None, run_id: int | None = None,
-                        write: str | None = None, missing: str | None = None
-                        ) -> AbstractContextManager[None]: ...
 
     def pull_request_details(self, repo: Repository, number: int, *, files: int) -> dict[str, Any]:
         """GitHub's ``repository`` object: ``isPrivate`` and ``issueOrPullRequest`` (``__typename``
