@@ -59,7 +59,7 @@ class Authenticator:
         # (again for a kid not seen before, which any caller can put in a token), and a person's
         # grant and session are read from Redis. That waiting is done in a worker thread, never on
         # the event loop every request shares; an API key, or a token checked in memory, is not.
-        self.verification_blocks = verifier is not None and (not embedded or shared_stores)
+        self._checks_may_wait = verifier is not None and (not embedded or shared_stores)
         self.operation_scopes = dict(operation_scopes or {})
         self.people, self.grants = people, grants  # with signing in with GitHub
 
@@ -86,11 +86,15 @@ class Authenticator:
         key = self.keys.find(token)
         return key.token_info() if key is not None else None
 
+    def may_wait(self, token: str) -> bool:
+        """Whether checking ``token`` may wait on the network (so belongs in a worker thread)."""
+        return self._checks_may_wait and looks_like_jwt(token)
+
     async def authenticate_async(self, header: str, scope: Mapping[str, Any], *, needed: str | None,
                                  what: str) -> dict[str, Any]:
         """:meth:`authenticate`, in a worker thread when checking the credential may wait."""
         match = _BEARER.match(header)
-        if self.verification_blocks and match is not None and looks_like_jwt(match.group(1)):
+        if match is not None and self.may_wait(match.group(1)):
             return await run_in_threadpool(self.authenticate, header, scope, needed=needed, what=what)
         return self.authenticate(header, scope, needed=needed, what=what)
 
@@ -189,7 +193,7 @@ def security_handlers(auth: Authenticator) -> dict[str, type]:
                 auth_type, token = self.get_auth_header_value(request)
                 if auth_type != "bearer":
                     return NO_VALUE
-                if auth.verification_blocks and looks_like_jwt(token):
+                if auth.may_wait(token):
                     return run_in_threadpool(verify, token, request)  # Connexion awaits what it is given
                 return verify(token, request)
 
