@@ -18,29 +18,7 @@ import requests
 
 from connector.ghdouble import GitHubDouble, RecordedRequest, seed_demo
 from connector.ghdouble.schemas import load_schemas
-
-OWNER, NAME = "octo-demo", "hello-connector"
-AUTH = {"Authorization": "token test-token"}
-
-
-@pytest.fixture(scope="module")
-def shared() -> GitHubDouble:
-    with GitHubDouble() as double:
-        yield double
-
-
-@pytest.fixture
-def gh(shared: GitHubDouble) -> GitHubDouble:
-    shared.reset()
-    seed_demo(shared)
-    return shared
-
-
-@pytest.fixture
-def http() -> requests.Session:
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
+from tests.demo_double import AUTH, NAME, OWNER, demo_gh, demo_http, demo_shared  # noqa: F401 (fixtures)
 
 
 def repo_url(gh: GitHubDouble, tail: str = "") -> str:

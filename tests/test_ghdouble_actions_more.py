@@ -13,21 +13,19 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
 
-from connector.ghdouble import GitHubDouble, seed_demo
+from connector.ghdouble import GitHubDouble
 from connector.ghdouble.schemas import load_schemas
 from connector.ghdouble.versions import removed_fields
 from tests.conftest import eventually
+from tests.demo_double import AUTH, NAME, OWNER, demo_gh, demo_http, demo_shared  # noqa: F401 (fixtures)
 from tests.test_ghdouble_runs import Receiver
 
-OWNER, NAME = "octo-demo", "hello-connector"
-AUTH = {"Authorization": "token test-token"}
 V26 = {"X-GitHub-Api-Version": "2026-03-10"}
 V22 = {"X-GitHub-Api-Version": "2022-11-28"}
 SCHEMAS = load_schemas()
@@ -59,26 +57,6 @@ jobs:
       - run: ./deploy.sh
 """
 
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[GitHubDouble]:
-    with GitHubDouble() as double:
-        yield double
-
-
-@pytest.fixture
-def gh(shared: GitHubDouble) -> Iterator[GitHubDouble]:
-    shared.reset()
-    seed_demo(shared)
-    yield shared
-    shared.reset()
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 def url(gh: GitHubDouble, tail: str = "") -> str:

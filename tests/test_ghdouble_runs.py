@@ -29,31 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connector.ghdouble import Delivery, GitHubDouble, seed_demo
 from connector.ghdouble.schemas import load_schemas
 from tests.conftest import eventually
+from tests.demo_double import AUTH, NAME, OWNER, demo_gh, demo_http, demo_shared  # noqa: F401 (fixtures)
 
-OWNER, NAME = "octo-demo", "hello-connector"
-AUTH = {"Authorization": "token test-token"}
 SECRET = "hook-secret"
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[GitHubDouble]:
-    with GitHubDouble() as double:
-        yield double
-
-
-@pytest.fixture
-def gh(shared: GitHubDouble) -> Iterator[GitHubDouble]:
-    shared.reset()
-    seed_demo(shared)
-    yield shared
-    shared.reset()  # stop timers and webhooks before the next test's receiver exists
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers.update(AUTH)
-        yield session
 
 
 class Receiver(ThreadingHTTPServer):
