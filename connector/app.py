@@ -112,15 +112,7 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     services = Services(settings=settings, github=github, events=catalog, readiness=Readiness(settings, USER_AGENT),
                         auth=auth, runs=runs, idempotency=claims, limits=limits,
                         people_github=people.github if people is not None else None)
-    # The MCP tools are generated here, at start-up, so a spec they cannot be made from fails it;
-    # the SDK itself is imported only when /mcp is first called (connector.mcp.endpoint).
-    mcp = None
-    if settings.mcp:
-        advertised = advertised_document(document, catalog)
-        mcp = McpEndpoint(tools_from_document(advertised), instructions_for(advertised), auth,
-                          max_request_body_size=MAX_MCP_REQUEST_BYTES)
-    app = AsyncApp(__name__, lifespan=mcp.lifespan if mcp is not None else None,
-                   middlewares=middleware_stack(settings, services, writes, metrics, audit_stream))
+    app = AsyncApp(__name__, middlewares=middleware_stack(settings, services, writes, metrics, audit_stream))
     openapi31.add_api(
         app,
         document,
@@ -136,7 +128,11 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     )
     install_error_handler(app)
     app.add_url_rule(OPENAPI_PATH, "openapi_json", _openapi_view(document, catalog, auth, oauth), methods=["GET"])
-    if mcp is not None:  # CONNECTOR_MCP=false: no route, so a worker never loads the SDK (~25 MB)
+    if settings.mcp:
+        # The MCP tools are generated at start-up, so a spec they cannot be made from fails it.
+        advertised = advertised_document(document, catalog)
+        mcp = McpEndpoint(tools_from_document(advertised), instructions_for(advertised), auth)
+        mcp.calls_through(app)  # a tool call passes every middleware, as a request from outside does
         # POST only: the endpoint is stateless (no session to DELETE), and it offers no event stream,
         # so GET is 405 as MCP asks, not a stream that never ends.
         app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["POST"])
@@ -203,7 +199,7 @@ def middleware_stack(settings: Settings, services: Services, writes: frozenset[s
         RequestValidationMiddleware,
         # Connexion's: responses against the spec, when CONNECTOR_VALIDATE_RESPONSES is on.
         ResponseValidationMiddleware,
-        # Connexion's: runs the app's lifespan (the MCP session manager's task group).
+        # Connexion's: answers the ASGI server's lifespan events.
         LifespanMiddleware,
         # Connexion's: the request context its handlers read.
         ContextMiddleware,
@@ -217,7 +213,7 @@ def _cors(settings: Settings) -> dict[str, Any]:
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE ends an MCP session
         # A browser-based MCP client sends and reads the streamable-HTTP transport's headers too.
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID",
-                       "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"],
+                       "Mcp-Session-Id", "Mcp-Protocol-Version", "Mcp-Method", "Mcp-Name", "Last-Event-ID"],
         expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID", "Idempotent-Replayed",
                         "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Mcp-Session-Id"],
         max_age=600,

@@ -166,7 +166,7 @@ def _mcp_stdio(force_sandbox: bool) -> int:
             print(f"connector: SANDBOX MODE, an embedded GitHub double; demo repository "
                   f"{sandbox.demo['owner']}/{sandbox.demo['repo']}", file=sys.stderr, flush=True)
         # stdout is the MCP channel: audit lines go to stderr, which clients keep as the server's log.
-        # (The SDK also diverts stray writes to stdout while it serves; this does not rely on that.)
+        # (run_stdio also sends stray prints to stderr while it serves; this does not rely on that.)
         run_stdio(settings, lambda: _stdio_app(settings))
     finally:
         if sandbox is not None:

@@ -408,7 +408,7 @@ def test_connector_rate_limits_count_each_person_apart(make_settings, people, pr
 
 
 def test_an_mcp_tool_call_after_github_revoked_the_app_asks_the_client_to_sign_in_again(app, people, pr):
-    with http_for(app) as http:  # with: the app's lifespan runs /mcp
+    with http_for(app) as http:
         tokens = sign_in(people, http, "mona")
         people.revoke_user_authorization("mona")
         answer = http.post("/mcp", headers={**bearer(tokens), "Accept": "application/json, text/event-stream"},

@@ -464,7 +464,7 @@ def test_connector_check_reports_the_oauth_setup(tmp_path):
 def test_a_tool_call_refused_for_scope_carries_the_challenge_for_chatgpt(oauth_app, tmp_path, double, pr):
     keys = keys_file_with(tmp_path / "keys.toml", "reader", READER_KEY, ["prs:read"])
     app = oauth_app(keys_file=keys)
-    with app.test_client(base_url=BASE, follow_redirects=False) as http:  # with: the app's lifespan runs /mcp
+    with app.test_client(base_url=BASE, follow_redirects=False) as http:
         flow = Flow(http, BASE)
         flow.register()
         tokens = signed_in(flow, READER_KEY, scope="prs:read")

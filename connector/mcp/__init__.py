@@ -1,7 +1,8 @@
 """The operations as MCP tools, generated from the advertised document: ``tools`` (the definitions),
-``server`` (the SDK's low-level server), ``endpoint`` (``/mcp`` over streamable HTTP), ``stdio``
-(``connector mcp --stdio``) and ``inprocess`` (a tool call answered by the operation's own route).
+``protocol`` (MCP's JSON-RPC for a tools-only server), ``endpoint`` (``/mcp`` over streamable HTTP),
+``stdio`` (``connector mcp --stdio``) and ``inprocess`` (a tool call answered by the operation's own
+route).
 
-The SDK is imported only when MCP is first used. May import: everything but ``ops``, ``cli``, ``app``
-(``stdio`` builds an app through ``connector.app``, lazily, because it is an entry point).
+May import: everything but ``ops``, ``cli``, ``app`` (``stdio`` builds an app through
+``connector.app``, lazily, because it is an entry point).
 """

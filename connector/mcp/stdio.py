@@ -11,17 +11,18 @@ A client lists the tools before it calls one, and the list needs only the API de
 app (Connexion, PyGithub: about half of start-up) is built in a worker thread while the client
 starts up; the first tool call waits for what is left of it. A failure to build it ends the process
 at once with its error on stderr and status 2, as a failure before serving would (without waiting, because
-the SDK's read of stdin cannot be cancelled and the client may hold stdin open).
+a blocking read of stdin cannot be interrupted and the client may hold stdin open).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,7 +32,9 @@ from ..config.settings import Settings, SettingsError
 from ..spec.catalog import load_catalog
 from ..spec.document import advertised_document, document_for_settings
 from ..types import Secret
-from .tools import instructions_for, tools_from_document
+from .inprocess import Reply, call_route
+from .protocol import PARSE_ERROR, ToolServer, encode
+from .tools import ToolSpec, instructions_for, tools_from_document
 
 __all__ = ["stdio_key", "run_stdio"]
 
@@ -79,33 +82,57 @@ class AppBuiltMeanwhile:
 def run_stdio(settings: Settings, build_app: Callable[[], ASGIApp]) -> None:
     """Serve the operations of the app ``build_app()`` makes from ``settings`` (its audit lines on
     stderr) over stdio."""
-    from .server import build_server, serve_stdio
-
-    headers = {"authorization": f"Bearer {stdio_key(settings).reveal()}", "host": "127.0.0.1",
-               "user-agent": "connector-mcp-stdio"}
+    local = {"authorization": f"Bearer {stdio_key(settings).reveal()}", "host": "127.0.0.1",
+             "user-agent": "connector-mcp-stdio"}
     catalog = load_catalog(settings.events_file) if settings.events_file is not None else None
     advertised = advertised_document(document_for_settings(settings, catalog), catalog)
     tools = tools_from_document(advertised)
-
-    def caller(ctx: Any) -> tuple[dict[str, str], dict[str, Any]]:
-        return headers, LOCAL_CALLER
-
     keys = KeyRing(settings.api_keys, settings.keys_file)
 
-    def scopes_of(ctx: Any) -> frozenset[str] | None:  # looked up each time: the keys file may change
+    def scopes_of(carrier: Any) -> frozenset[str] | None:  # looked up each time: the keys file may change
         key = keys.find(stdio_key(settings).reveal())
         return key.scopes if key is not None else None
 
     app = AppBuiltMeanwhile(build_app)
-    server = build_server(tools, instructions_for(advertised), app, caller, scopes_of)
+
+    async def route(spec: ToolSpec, body: bytes | None, headers: dict[str, str], like: Any) -> Reply:
+        return await call_route(app, spec.method, spec.path, body, headers=headers, like=like)
+
+    server = ToolServer(tools, instructions_for(advertised), route, lambda carrier: (local, LOCAL_CALLER),
+                        scopes_of)
+
+    # stdout is the MCP channel: anything else printed while serving goes to stderr instead.
+    channel, sys.stdout = sys.stdout.buffer, sys.stderr
 
     async def serve() -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(app.build)
-            await serve_stdio(server)
+            await serve_lines(server, sys.stdin.buffer, channel)
             group.cancel_scope.cancel()  # the client hung up
 
     anyio.run(serve)
+
+
+async def serve_lines(server: ToolServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """MCP's stdio transport: one JSON-RPC message per line each way, until stdin ends. Each
+    request is answered in a task of its own, so a slow tool call holds up no other message."""
+
+    async def answer(line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError as exc:
+            reply: dict[str, Any] | None = {"jsonrpc": "2.0", "id": None,
+                                            "error": {"code": PARSE_ERROR, "message": f"Parse error: {exc}"}}
+        else:
+            reply, _status = await server.answer(message)
+        if reply is not None:
+            stdout.write(encode(reply) + b"\n")
+            stdout.flush()
+
+    async with anyio.create_task_group() as group:
+        while line := await anyio.to_thread.run_sync(stdin.readline, abandon_on_cancel=True):
+            if line.strip():
+                group.start_soon(answer, line)
 
 
 def _end(message: str) -> NoReturn:

@@ -44,7 +44,7 @@ def _no_duplicates(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
 
 def _no_constants(name: str) -> _BadNumber:
     # Kept in place like a bad number, so the field is named: an MCP client's 1e400 arrives as
-    # Infinity, since the SDK parses the call before the route sees it.
+    # Infinity, since /mcp parses the message (and re-encodes its arguments) before the route sees it.
     return _BadNumber(f"is {name}, which is not valid JSON (send a finite number)")
 
 
