@@ -1,6 +1,7 @@
 """The start-up floor for ``bench/peers.py``: the MCP SDK's low-level ``Server`` with one tool, over
-stdio. Whatever the connector adds to the time before its first ``tools/list`` is measured
-against this, in the same run and with the same SDK."""
+stdio, the least a Python MCP server starts in. The connector's time to its first ``tools/list``
+is measured against this in the same run (the connector no longer runs on the SDK's server; the
+floor stays what issue 18 set it to)."""
 
 from __future__ import annotations
 

