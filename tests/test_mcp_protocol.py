@@ -241,3 +241,23 @@ def test_stdio_answers_each_line_and_judges_the_era_by_the_message(make_settings
     assert answers[3]["result"]["supportedVersions"] == [MODERN]
     assert answers[4]["error"]["code"] == -32601  # no ping in 2026-07-28
     assert answers[None]["error"]["code"] == -32700
+
+
+def test_a_request_stdio_fails_to_answer_is_an_internal_error_and_the_session_goes_on(caplog):
+    async def route(spec: ToolSpec, body: bytes | None, headers: dict[str, str], like: Any) -> Reply:
+        raise RuntimeError("a bug in a route")
+
+    tool = ToolSpec(name="boom", title="Boom", description="", input_schema={"type": "object"},
+                    annotations={}, method="POST", path="/boom", takes_body=True)
+    server = ToolServer([tool], "", route, lambda carrier: ({}, None))
+    lines = [{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "boom"}},
+             {"jsonrpc": "2.0", "id": 2, "method": "ping"}]
+    stdin = io.BytesIO(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+    stdout = io.BytesIO()
+
+    anyio.run(serve_lines, server, stdin, stdout)
+
+    answers = {answer["id"]: answer for answer in map(json.loads, stdout.getvalue().splitlines())}
+    assert answers[1]["error"]["code"] == -32603 and "stderr" in answers[1]["error"]["message"]
+    assert answers[2]["result"] == {}
+    assert "a bug in a route" in caplog.text

@@ -17,6 +17,7 @@ a blocking read of stdin cannot be interrupted and the client may hold stdin ope
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import threading
@@ -33,10 +34,11 @@ from ..spec.catalog import load_catalog
 from ..spec.document import advertised_document, document_for_settings
 from ..types import Secret
 from .inprocess import Reply, call_route
-from .protocol import PARSE_ERROR, ToolServer, encode
+from .protocol import INTERNAL_ERROR, PARSE_ERROR, ToolServer, encode
 from .tools import ToolSpec, instructions_for, tools_from_document
 
-__all__ = ["stdio_key", "run_stdio"]
+__all__ = ["serve_lines", "stdio_key", "run_stdio"]
+log = logging.getLogger(__name__)
 
 LOCAL_CALLER = {"client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0)}
 
@@ -124,7 +126,11 @@ async def serve_lines(server: ToolServer, stdin: BinaryIO, stdout: BinaryIO) -> 
             reply: dict[str, Any] | None = {"jsonrpc": "2.0", "id": None,
                                             "error": {"code": PARSE_ERROR, "message": f"Parse error: {exc}"}}
         else:
-            reply, _status = await server.answer(message)
+            try:
+                reply, _status = await server.answer(message)
+            except Exception:  # a bug answering one message must not end the client's session
+                log.exception("answering an MCP message over stdio failed")
+                reply = _internal_error(message)
         if reply is not None:
             stdout.write(encode(reply) + b"\n")
             stdout.flush()
@@ -133,6 +139,15 @@ async def serve_lines(server: ToolServer, stdin: BinaryIO, stdout: BinaryIO) -> 
         while line := await anyio.to_thread.run_sync(stdin.readline, abandon_on_cancel=True):
             if line.strip():
                 group.start_soon(answer, line)
+
+
+def _internal_error(message: Any) -> dict[str, Any] | None:
+    request_id = message.get("id") if isinstance(message, dict) else None
+    if request_id is None:  # a notification gets no answer, even a failed one
+        return None
+    return {"jsonrpc": "2.0", "id": request_id,
+            "error": {"code": INTERNAL_ERROR, "message": "Internal error: the connector failed to answer this "
+                                                         "request; its log (stderr) says why."}}
 
 
 def _end(message: str) -> NoReturn:
