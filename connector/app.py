@@ -131,8 +131,8 @@ def create_app(settings: Settings, *, audit_stream: TextIO | None = None, over_h
     if settings.mcp:
         # The MCP tools are generated at start-up, so a spec they cannot be made from fails it.
         advertised = advertised_document(document, catalog)
-        mcp = McpEndpoint(tools_from_document(advertised), instructions_for(advertised), auth)
-        mcp.calls_through(app)  # a tool call passes every middleware, as a request from outside does
+        # A tool call passes every middleware of ``app``, as a request from outside does.
+        mcp = McpEndpoint(tools_from_document(advertised), instructions_for(advertised), auth, app)
         # POST only: the endpoint is stateless (no session to DELETE), and it offers no event stream,
         # so GET is 405 as MCP asks, not a stream that never ends.
         app.add_url_rule(MCP_PATH, "mcp", mcp, methods=["POST"])

@@ -13,7 +13,6 @@ import anyio
 import pytest
 
 from connector.app import create_app
-from connector.mcp.inprocess import Reply
 from connector.mcp.protocol import HANDSHAKE_VERSIONS, ToolServer
 from connector.mcp.stdio import serve_lines
 from connector.mcp.tools import ToolSpec
@@ -214,13 +213,14 @@ def test_a_2026_request_without_its_envelope_is_400(mcp, meta, code, says):
 def test_stdio_answers_each_line_and_judges_the_era_by_the_message(make_settings):
     calls: list[bytes | None] = []
 
-    async def route(spec: ToolSpec, body: bytes | None, headers: dict[str, str], like: Any) -> Reply:
-        calls.append(body)
-        return Reply(200, "application/json", b'{"ok":true}')
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # the tool's route: records what it is sent
+        calls.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"ok":true}'})
 
     tool = ToolSpec(name="echo", title="Echo", description="", input_schema={"type": "object"},
                     annotations={"readOnlyHint": True}, method="POST", path="/echo", takes_body=True)
-    server = ToolServer([tool], "Say hello.", route, lambda carrier: ({}, None))
+    server = ToolServer([tool], "Say hello.", app, lambda carrier: ({}, None))
     lines = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
                                                                         "capabilities": {}}},
@@ -244,12 +244,12 @@ def test_stdio_answers_each_line_and_judges_the_era_by_the_message(make_settings
 
 
 def test_a_request_stdio_fails_to_answer_is_an_internal_error_and_the_session_goes_on(caplog):
-    async def route(spec: ToolSpec, body: bytes | None, headers: dict[str, str], like: Any) -> Reply:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
         raise RuntimeError("a bug in a route")
 
     tool = ToolSpec(name="boom", title="Boom", description="", input_schema={"type": "object"},
                     annotations={}, method="POST", path="/boom", takes_body=True)
-    server = ToolServer([tool], "", route, lambda carrier: ({}, None))
+    server = ToolServer([tool], "", app, lambda carrier: ({}, None))
     lines = [{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "boom"}},
              {"jsonrpc": "2.0", "id": 2, "method": "ping"}]
     stdin = io.BytesIO(b"".join(json.dumps(line).encode() + b"\n" for line in lines))

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..http.arrival import arrival_of
 from ..http.auth import Authenticator
-from .inprocess import Reply, call_route
 from .protocol import INVALID_REQUEST, PARSE_ERROR, Envelope, ToolServer, encode
 from .tools import ToolSpec
 
@@ -36,15 +36,21 @@ def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in FORWARDED if name in headers}
 
 
-class McpEndpoint:
-    def __init__(self, tools: list[ToolSpec], instructions: str, auth: Authenticator) -> None:
-        self.auth = auth
-        self._app: ASGIApp | None = None
-        self.server = ToolServer(tools, instructions, self._call_route, _http_caller, self._scopes_of)
+@dataclass(frozen=True)
+class _Post:
+    """A POST to /mcp, as the messages it carries need it: a tool call's inner request is made
+    like it, and the key it was authenticated with decides which tools are listed."""
 
-    def calls_through(self, app: ASGIApp) -> None:
-        """Tool calls are sent through ``app``: the whole middleware stack, not just the router."""
-        self._app = app
+    scope: Scope
+    headers: dict[str, str]
+    token_info: dict[str, Any]
+
+
+class McpEndpoint:
+    def __init__(self, tools: list[ToolSpec], instructions: str, auth: Authenticator, app: ASGIApp) -> None:
+        """Tool calls are sent through ``app``: the whole middleware stack, as a request from outside is."""
+        self.auth = auth
+        self.server = ToolServer(tools, instructions, app, _made_like, _scopes_of)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
@@ -66,27 +72,17 @@ class McpEndpoint:
             await _send(send, 400, {"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR,
                                                                              "message": f"Parse error: {exc}"}})
             return
-        answer, status = await self.server.answer(message, Envelope(carrier=(scope, headers), headers=headers))
+        answer, status = await self.server.answer(message, Envelope(carrier=_Post(scope, headers, token_info),
+                                                                    headers=headers))
         await _send(send, status, answer)
 
-    async def _call_route(self, spec: ToolSpec, body: bytes | None, headers: dict[str, str],
-                          like: Mapping[str, Any] | None) -> Reply:
-        if self._app is None:
-            raise RuntimeError("McpEndpoint.calls_through was not called: tool calls have no app to go to")
-        return await call_route(self._app, spec.method, spec.path, body, headers=headers, like=like)
 
-    def _scopes_of(self, carrier: tuple[Scope, dict[str, str]]) -> frozenset[str] | None:
-        scope, headers = carrier  # the POST to /mcp, authenticated in __call__
-        arrival = arrival_of(scope)
-        token_info = arrival.token_info if arrival is not None else None
-        if token_info is None:
-            token_info = self.auth.authenticate(headers.get("authorization", ""), scope, needed=None, what="MCP")
-        return token_info["key"].scopes
+def _made_like(post: _Post) -> tuple[dict[str, str], Mapping[str, Any] | None]:
+    return forwarded_headers(post.headers), post.scope
 
 
-def _http_caller(carrier: tuple[Scope, dict[str, str]]) -> tuple[dict[str, str], Mapping[str, Any] | None]:
-    scope, headers = carrier
-    return forwarded_headers(headers), scope
+def _scopes_of(post: _Post) -> frozenset[str] | None:
+    return post.token_info["key"].scopes
 
 
 async def _body(receive: Receive) -> bytes:

@@ -23,12 +23,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.types import ASGIApp
+
 from .. import __version__
-from .inprocess import Reply
+from .inprocess import Reply, call_route
 from .tools import ToolSpec
 
 __all__ = ["HANDSHAKE_VERSIONS", "MODERN_VERSIONS", "Envelope", "RpcError", "ToolServer", "encode", "is_modern", "tool_result"]
@@ -51,7 +53,6 @@ HTTP_STATUS = {PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, HEAD
 # made with (the POST to /mcp, or stdio's fixed local caller).
 Caller = Callable[[Any], tuple[dict[str, str], Mapping[str, Any] | None]]
 Scopes = Callable[[Any], frozenset[str] | None]  # the scopes of the key behind a message (None: all)
-CallRoute = Callable[[ToolSpec, bytes | None, dict[str, str], Mapping[str, Any] | None], Awaitable[Reply]]
 
 
 class RpcError(Exception):
@@ -86,12 +87,13 @@ def is_modern(message: Any, headers: Mapping[str, str] | None) -> bool:
 
 
 class ToolServer:
-    def __init__(self, tools: list[ToolSpec], instructions: str, call_route: CallRoute, caller: Caller,
+    def __init__(self, tools: list[ToolSpec], instructions: str, app: ASGIApp, caller: Caller,
                  scopes_of: Scopes | None = None) -> None:
-        """``scopes_of`` narrows ``tools/list`` to the tools the caller's key may call: a tool it would
+        """A tool call is a request to the tool's own route in ``app`` (:mod:`connector.mcp.inprocess`).
+        ``scopes_of`` narrows ``tools/list`` to the tools the caller's key may call: a tool it would
         only be refused (403 insufficient_scope) is one more thing for a model to get wrong."""
         self.tools, self.instructions = tools, instructions
-        self.call_route, self.caller, self.scopes_of = call_route, caller, scopes_of
+        self.app, self.caller, self.scopes_of = app, caller, scopes_of
         self.by_name = {tool.name: tool for tool in tools}
         self.described = {tool.name: _described(tool) for tool in tools}
 
@@ -160,7 +162,7 @@ class ToolServer:
         headers, like = self.caller(envelope.carrier)
         # ASCII escapes: a lone surrogate in the arguments reaches the route, which names it (400).
         body = json.dumps(arguments or {}).encode() if spec.takes_body else None
-        return tool_result(await self.call_route(spec, body, headers, like))
+        return tool_result(await call_route(self.app, spec.method, spec.path, body, headers=headers, like=like))
 
 
 def encode(answer: dict[str, Any]) -> bytes:

@@ -33,9 +33,8 @@ from ..config.settings import Settings, SettingsError
 from ..spec.catalog import load_catalog
 from ..spec.document import advertised_document, document_for_settings
 from ..types import Secret
-from .inprocess import Reply, call_route
 from .protocol import INTERNAL_ERROR, PARSE_ERROR, ToolServer, encode
-from .tools import ToolSpec, instructions_for, tools_from_document
+from .tools import instructions_for, tools_from_document
 
 __all__ = ["serve_lines", "stdio_key", "run_stdio"]
 log = logging.getLogger(__name__)
@@ -96,12 +95,7 @@ def run_stdio(settings: Settings, build_app: Callable[[], ASGIApp]) -> None:
         return key.scopes if key is not None else None
 
     app = AppBuiltMeanwhile(build_app)
-
-    async def route(spec: ToolSpec, body: bytes | None, headers: dict[str, str], like: Any) -> Reply:
-        return await call_route(app, spec.method, spec.path, body, headers=headers, like=like)
-
-    server = ToolServer(tools, instructions_for(advertised), route, lambda carrier: (local, LOCAL_CALLER),
-                        scopes_of)
+    server = ToolServer(tools, instructions_for(advertised), app, lambda carrier: (local, LOCAL_CALLER), scopes_of)
 
     # stdout is the MCP channel: anything else printed while serving goes to stderr instead.
     channel, sys.stdout = sys.stdout.buffer, sys.stderr
